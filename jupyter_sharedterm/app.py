@@ -1,0 +1,143 @@
+"""The Jupyter server extension: configuration (traitlets) and the handler table, nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Enum, Float, Int, Unicode
+
+from .handlers.recordings import (
+    RecordingCastHandler,
+    RecordingHandler,
+    RecordingsHandler,
+    SessionRecordingHandler,
+)
+from .handlers.rest import (
+    InviteHandler,
+    InvitesHandler,
+    JoinHandler,
+    ParticipantHandler,
+    SessionHandler,
+    SessionsHandler,
+)
+from .handlers.terminal import TerminalSocketHandler
+from .live import LiveConfig, RecordingConfig
+from .manager import SessionManager
+from .recording.store import RecordingStore
+
+__all__ = ["AUDIT_SCHEMA_ID", "SharedTermApp"]
+
+AUDIT_SCHEMA_ID = "https://events.jupyter.org/jupyter_sharedterm/audit/v1"
+_ID = r"[A-Za-z0-9_-]{1,64}"
+
+
+class SharedTermApp(ExtensionApp):
+    """Shares live terminals with roles the server enforces."""
+
+    name = "jupyter_sharedterm"
+
+    owner_grace_seconds = Float(
+        300.0,
+        config=True,
+        help="How long a session lives on after its last owner disconnects (seconds).",
+    )
+    client_queue_bytes = Int(
+        4 << 20,
+        config=True,
+        help="Bytes queued for one slow client before it is resynced to the current screen.",
+    )
+    stall_timeout_seconds = Float(
+        30.0, config=True, help="A client whose socket accepts nothing for this long is dropped."
+    )
+    max_sessions_per_user = Int(
+        20, config=True, help="Active sessions one user may own at once (further ones get 429)."
+    )
+
+    record_sessions = Bool(
+        True,
+        config=True,
+        help="Record every shared session (participants are always told). Turn off only where "
+        "recording is handled elsewhere.",
+    )
+    recordings_dir = Unicode(
+        "",
+        config=True,
+        help="Folder for recordings (created 0700). Default: sharedterm/recordings in the "
+        "Jupyter data dir.",
+    )
+    record_input = Bool(
+        False,
+        config=True,
+        help="Also record what people type ('i' events). Off by default: input carries passwords.",
+    )
+    recording_write_error = Enum(
+        ["stop_input", "continue"],
+        "stop_input",
+        config=True,
+        help="When the recording cannot be written (disk full): 'stop_input' refuses input and "
+        "tells everyone until writing works again; 'continue' keeps going and writes a visible "
+        "gap marker once it can.",
+    )
+
+    def initialize_settings(self) -> None:
+        serverapp = self.serverapp
+        assert serverapp is not None and serverapp.event_logger is not None
+        logger = serverapp.event_logger
+        logger.register_event_schema(Path(__file__).parent / "events" / "audit.yaml")
+        config = LiveConfig(
+            client_queue_bytes=self.client_queue_bytes,
+            stall_timeout=self.stall_timeout_seconds,
+            owner_grace=self.owner_grace_seconds,
+        )
+        web_settings = serverapp.web_app.settings
+
+        def emit_audit(data: dict[str, Any]) -> None:
+            logger.emit(schema_id=AUDIT_SCHEMA_ID, data=data)
+
+        recording = None
+        if self.record_sessions:
+            folder = Path(
+                self.recordings_dir or Path(jupyter_data_dir(), "sharedterm", "recordings")
+            )
+            store = RecordingStore(folder)
+            interrupted = store.mark_interrupted()  # never silently resumed after a restart
+            if interrupted:
+                self.log.info("sharedterm: %d recordings marked interrupted", len(interrupted))
+            recording = RecordingConfig(
+                store, capture_input=self.record_input, on_write_error=self.recording_write_error
+            )
+        self.manager = SessionManager(
+            recording=recording,
+            terminal_manager=lambda: web_settings.get("terminal_manager"),
+            emit_audit=emit_audit,
+            config=config,
+            max_sessions_per_user=self.max_sessions_per_user,
+            root_dir=serverapp.root_dir,
+        )
+        self.settings["sharedterm_manager"] = self.manager
+
+    def initialize_handlers(self) -> None:
+        sessions = "api/sharedterm/sessions"
+        self.handlers.extend(
+            [
+                (rf"/{sessions}", SessionsHandler),
+                (rf"/{sessions}/({_ID})", SessionHandler),
+                (rf"/{sessions}/({_ID})/participants/({_ID})", ParticipantHandler),
+                (rf"/{sessions}/({_ID})/invites", InvitesHandler),
+                (rf"/{sessions}/({_ID})/invites/({_ID})", InviteHandler),
+                (rf"/{sessions}/({_ID})/terminal", TerminalSocketHandler),
+                (rf"/{sessions}/({_ID})/recording", SessionRecordingHandler),
+                (rf"/api/sharedterm/join/({_ID})", JoinHandler),
+                (r"/api/sharedterm/recordings", RecordingsHandler),
+                (rf"/api/sharedterm/recordings/({_ID})", RecordingHandler),
+                (rf"/api/sharedterm/recordings/({_ID})/cast", RecordingCastHandler),
+            ]
+        )
+
+    async def stop_extension(self) -> None:
+        await self.manager.shutdown()
+        if self.manager.recording is not None:
+            self.manager.recording.store.close()

@@ -1,0 +1,500 @@
+"""A shared session: its participants, their roles, who is in control, invites and questions.
+
+Every method that changes state checks permission first and records what happened as an
+event; the runtime drains the events to tell participants, write the audit log and close
+sockets. Nothing here does I/O, so the rules can be tested (and model-checked) on their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Final
+
+from .errors import DomainError, ErrorCode
+from .ids import InviteId, ParticipantId, QuestionId, SessionId, new_id
+from .invites import Invite, SecretHasher
+from .roles import Action, Role, may
+
+__all__ = [
+    "BAD_LINK",
+    "MAX_ACTIVE_INVITES",
+    "MAX_PARTICIPANTS",
+    "ConnectionChanged",
+    "ControlChanged",
+    "Denied",
+    "Ended",
+    "Event",
+    "InviteCreated",
+    "InviteRevoked",
+    "Joined",
+    "Kind",
+    "Participant",
+    "Question",
+    "QuestionAnswered",
+    "QuestionAsked",
+    "Removed",
+    "RoleChanged",
+    "Session",
+]
+
+MAX_ACTIVE_INVITES: Final = 50
+MAX_PARTICIPANTS: Final = 200
+MAX_QUESTIONS_KEPT: Final = 100
+
+# One answer for every unusable link, so expired, revoked, used-up and never-issued look alike.
+BAD_LINK: Final = (
+    "This invite link is not valid: it may have expired or been revoked. "
+    "Ask the session owner for a new one."
+)
+_DENIED: Final = {
+    Action.TYPE: "Viewers cannot type in this terminal. Ask the owner to make you a co-worker.",
+    Action.RESIZE: "Only co-workers and owners can resize the terminal.",
+    Action.ASK: "You cannot ask questions in this session.",
+    Action.ANSWER: "Only co-workers and owners can mark questions answered.",
+    Action.MANAGE: "Only an owner of this session can do that.",
+}
+
+
+class Kind(str, Enum):
+    USER = "user"  # a signed-in Jupyter user
+    GUEST = "guest"  # someone with no Jupyter identity, admitted by a guest link
+
+
+@dataclass(slots=True)
+class Participant:
+    id: ParticipantId
+    identity: str  # "user:NAME" or "guest:ID"; one participant per identity per session
+    name: str
+    kind: Kind
+    role: Role
+    joined_at: float
+    via_invite: InviteId | None = None
+    connections: int = 0
+    removed: bool = False
+    size: tuple[int, int] | None = None  # the size this participant's terminal asks for
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role.value,
+            "kind": self.kind.value,
+            "connected": self.connections > 0,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: QuestionId
+    asked_by: ParticipantId
+    name: str
+    text: str
+    asked_at: float
+    answered: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "from": self.asked_by,
+            "name": self.name,
+            "text": self.text,
+            "at": self.asked_at,
+            "answered": self.answered,
+        }
+
+
+# --- events: what happened, for the runtime to announce, audit and act on ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    participant: ParticipantId
+    role: Role
+    via_invite: InviteId | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChanged:
+    participant: ParticipantId
+    old: Role
+    new: Role
+    by: ParticipantId
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    participant: ParticipantId
+    by: ParticipantId
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    participant: ParticipantId
+    connected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ControlChanged:
+    participant: ParticipantId | None
+
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    participant: ParticipantId
+    action: Action
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    reason: str
+    by: ParticipantId | None
+
+
+@dataclass(frozen=True, slots=True)
+class InviteCreated:
+    invite: InviteId
+    role: Role
+    by: ParticipantId
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRevoked:
+    invite: InviteId
+    by: ParticipantId
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAsked:
+    question: Question
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAnswered:
+    question: QuestionId
+    by: ParticipantId
+
+
+Event = (
+    Joined
+    | RoleChanged
+    | Removed
+    | ConnectionChanged
+    | ControlChanged
+    | Denied
+    | Ended
+    | InviteCreated
+    | InviteRevoked
+    | QuestionAsked
+    | QuestionAnswered
+)
+
+
+@dataclass(slots=True)
+class Session:
+    """The rules of one shared terminal.
+
+    Invariants (checked by the property tests): an active session has at least one owner;
+    only current owners and co-workers are authorized to type; nothing is granted after the
+    session ended; every change is recorded as an event.
+
+    Control: the participant "in control" is the owner or co-worker who typed last, as in
+    tmux's `window-size latest`. Only their terminal sets the PTY size and answers terminal
+    queries; it starts with the owner who created the session.
+    """
+
+    id: SessionId
+    title: str
+    transport: str
+    created_at: float
+    participants: dict[ParticipantId, Participant] = field(default_factory=dict)
+    invites: dict[InviteId, Invite] = field(default_factory=dict)
+    questions: list[Question] = field(default_factory=list)
+    driver: ParticipantId | None = None
+    ended: Ended | None = None
+    _banned: set[str] = field(default_factory=set)
+    _events: list[Event] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        owner_identity: str,
+        owner_name: str,
+        title: str,
+        transport: str,
+        now: float,
+    ) -> Session:
+        """A new active session whose creator is its owner and in control."""
+        session = cls(id=SessionId(new_id()), title=title, transport=transport, created_at=now)
+        owner = session._admit(owner_identity, owner_name, Kind.USER, Role.OWNER, now, None)
+        session.driver = owner.id
+        return session
+
+    # --- queries -------------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return self.ended is None
+
+    def participant(self, pid: ParticipantId) -> Participant:
+        """A current (not removed) participant; NOT_FOUND otherwise."""
+        found = self.participants.get(pid)
+        if found is None or found.removed:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such participant in this session.")
+        return found
+
+    def find(self, identity: str) -> Participant | None:
+        """The current participant with this identity, if any."""
+        for p in self.participants.values():
+            if p.identity == identity and not p.removed:
+                return p
+        return None
+
+    def is_banned(self, identity: str) -> bool:
+        return identity in self._banned
+
+    def owners(self) -> list[Participant]:
+        return [p for p in self.current() if p.role is Role.OWNER]
+
+    def current(self) -> list[Participant]:
+        return [p for p in self.participants.values() if not p.removed]
+
+    def may(self, pid: ParticipantId, action: Action) -> bool:
+        p = self.participants.get(pid)
+        return p is not None and not p.removed and self.active and may(p.role, action)
+
+    def describe(self, viewer: ParticipantId, now: float) -> dict[str, Any]:
+        """The session as `viewer` may see it; invites only for owners."""
+        me = self.participant(viewer)
+        model: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "transport": self.transport,
+            "state": "active" if self.active else "ended",
+            "created_at": self.created_at,
+            "participants": [p.describe() for p in self.current()],
+            "driver": self.driver,
+            "you": {"participant": me.id, "role": me.role.value},
+            "questions": [q.describe() for q in self.questions],
+        }
+        if self.ended is not None:
+            model["end_reason"] = self.ended.reason
+        if me.role is Role.OWNER:
+            model["invites"] = [i.describe(now) for i in self.invites.values()]
+        return model
+
+    def drain_events(self) -> list[Event]:
+        """Everything that happened since the last call, oldest first."""
+        events, self._events = self._events, []
+        return events
+
+    # --- membership ------------------------------------------------------------------------------
+
+    def redeem(
+        self,
+        invite_id: str,
+        secret: str,
+        *,
+        identity: str,
+        name: str,
+        kind: Kind,
+        now: float,
+        hasher: SecretHasher,
+    ) -> Participant:
+        """Join through an invite. A person already in the session gets their existing place."""
+        invite = self.invites.get(InviteId(invite_id))
+        if invite is None:
+            hasher.digest(secret)  # the same work as a real check: timing tells no ids apart
+            valid = False
+        else:
+            valid = invite.matches(hasher, secret)
+        if not self.active:
+            raise DomainError(ErrorCode.GONE, "This session has ended.")
+        if invite is None or not valid or not invite.usable(now):
+            raise DomainError(ErrorCode.NOT_FOUND, BAD_LINK)
+        if self.is_banned(identity):
+            raise DomainError(ErrorCode.FORBIDDEN, "You were removed from this session.")
+        existing = self.find(identity)
+        if existing is not None:
+            return existing
+        if len(self.participants) >= MAX_PARTICIPANTS:
+            raise DomainError(ErrorCode.TOO_MANY, "This session is full.")
+        invite.uses += 1
+        return self._admit(identity, name, kind, invite.role, now, invite.id)
+
+    def set_role(self, actor: ParticipantId, target: ParticipantId, role: Role) -> None:
+        """Change someone's role; it applies to their next frame."""
+        self.authorize(actor, Action.MANAGE)
+        p = self.participant(target)
+        if p.role is role:
+            return
+        if p.role is Role.OWNER and len(self.owners()) == 1:
+            raise DomainError(
+                ErrorCode.CONFLICT,
+                "A session needs at least one owner: make someone else an owner first.",
+            )
+        old, p.role = p.role, role
+        self._events.append(RoleChanged(p.id, old, role, actor))
+        if role is Role.VIEWER and self.driver == p.id:
+            self._set_driver(None)
+
+    def remove(self, actor: ParticipantId, target: ParticipantId) -> None:
+        """Remove someone: their sockets close and their identity cannot rejoin this session."""
+        self.authorize(actor, Action.MANAGE)
+        p = self.participant(target)
+        if p.role is Role.OWNER and len(self.owners()) == 1:
+            raise DomainError(
+                ErrorCode.CONFLICT, "The last owner cannot be removed: end the session instead."
+            )
+        p.removed = True
+        p.connections = 0
+        self._banned.add(p.identity)
+        self._events.append(Removed(p.id, actor))
+        if self.driver == p.id:
+            self._set_driver(None)
+
+    def connect(self, pid: ParticipantId) -> Participant:
+        """A socket of `pid` opened."""
+        if not self.active:
+            raise DomainError(ErrorCode.GONE, "This session has ended.")
+        p = self.participant(pid)
+        p.connections += 1
+        if p.connections == 1:
+            self._events.append(ConnectionChanged(pid, True))
+        return p
+
+    def disconnect(self, pid: ParticipantId) -> None:
+        """A socket of `pid` closed (removed participants are already at zero)."""
+        p = self.participants.get(pid)
+        if p is None or p.removed or p.connections == 0:
+            return
+        p.connections -= 1
+        if p.connections == 0:
+            self._events.append(ConnectionChanged(pid, False))
+
+    def owners_connected(self) -> bool:
+        return any(p.connections > 0 for p in self.owners())
+
+    # --- the terminal ----------------------------------------------------------------------------
+
+    def type(self, pid: ParticipantId) -> bool:
+        """Authorize input from `pid`, who thereby takes control. Returns True if control moved."""
+        self.authorize(pid, Action.TYPE)
+        if self.driver == pid:
+            return False
+        self._set_driver(pid)
+        return True
+
+    def resize(self, pid: ParticipantId, rows: int, cols: int) -> bool:
+        """Remember the size `pid`'s terminal asks for; True if it should apply to the PTY now.
+
+        Viewers' sizes are ignored and never an error: their emulators send sizes on their own.
+        """
+        p = self.participant(pid)
+        if not self.active or not may(p.role, Action.RESIZE):
+            return False
+        p.size = (rows, cols)
+        return self.driver == pid
+
+    def in_control(self, pid: ParticipantId) -> bool:
+        """Whether `pid`'s terminal answers terminal queries and sets the size."""
+        return self.driver == pid and self.may(pid, Action.TYPE)
+
+    def ask(self, pid: ParticipantId, text: str, now: float) -> Question:
+        p = self.authorize(pid, Action.ASK)
+        q = Question(QuestionId(new_id()), p.id, p.name, text, now)
+        self.questions = [*self.questions[-(MAX_QUESTIONS_KEPT - 1) :], q]
+        self._events.append(QuestionAsked(q))
+        return q
+
+    def answer(self, pid: ParticipantId, qid: str) -> None:
+        self.authorize(pid, Action.ANSWER)
+        for i, q in enumerate(self.questions):
+            if q.id == qid:
+                if not q.answered:
+                    self.questions[i] = Question(q.id, q.asked_by, q.name, q.text, q.asked_at, True)
+                    self._events.append(QuestionAnswered(q.id, pid))
+                return
+        raise DomainError(ErrorCode.NOT_FOUND, "No such question in this session.")
+
+    # --- invites and the end ---------------------------------------------------------------------
+
+    def create_invite(
+        self,
+        actor: ParticipantId,
+        *,
+        role: Role,
+        expires_in: float | None,
+        max_uses: int | None,
+        now: float,
+        hasher: SecretHasher,
+    ) -> tuple[Invite, str]:
+        """A new invite and its secret (shown once)."""
+        self.authorize(actor, Action.MANAGE)
+        if role is Role.OWNER:
+            raise DomainError(ErrorCode.INVALID, "Invites grant viewer or coworker, never owner.")
+        if sum(i.usable(now) for i in self.invites.values()) >= MAX_ACTIVE_INVITES:
+            raise DomainError(
+                ErrorCode.TOO_MANY,
+                f"This session already has {MAX_ACTIVE_INVITES} active invites: revoke some first.",
+            )
+        invite, secret = Invite.issue(
+            hasher, role=role, created_by=actor, now=now, expires_in=expires_in, max_uses=max_uses
+        )
+        self.invites[invite.id] = invite
+        self._events.append(InviteCreated(invite.id, role, actor))
+        return invite, secret
+
+    def revoke_invite(self, actor: ParticipantId, invite_id: str) -> None:
+        self.authorize(actor, Action.MANAGE)
+        invite = self.invites.get(InviteId(invite_id))
+        if invite is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such invite in this session.")
+        if not invite.revoked:
+            invite.revoked = True
+            self._events.append(InviteRevoked(invite.id, actor))
+
+    def end(self, actor: ParticipantId | None, reason: str) -> None:
+        """End the session. `actor` None means the system (the terminal exited, shutdown...)."""
+        if actor is not None:
+            self.authorize(actor, Action.MANAGE)
+        if not self.active:
+            return
+        for invite in self.invites.values():
+            invite.revoked = True
+        for p in self.participants.values():
+            p.connections = 0
+        self.driver = None
+        self.ended = Ended(reason, actor)
+        self._events.append(self.ended)
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def authorize(self, pid: ParticipantId, action: Action) -> Participant:
+        """The participant, if allowed `action`; otherwise records the denial, raises FORBIDDEN."""
+        if not self.active:
+            raise DomainError(ErrorCode.GONE, "This session has ended.")
+        p = self.participant(pid)
+        if not may(p.role, action):
+            self._events.append(Denied(pid, action))
+            raise DomainError(ErrorCode.FORBIDDEN, _DENIED[action])
+        return p
+
+    def _admit(
+        self,
+        identity: str,
+        name: str,
+        kind: Kind,
+        role: Role,
+        now: float,
+        via: InviteId | None,
+    ) -> Participant:
+        p = Participant(ParticipantId(new_id()), identity, name, kind, role, now, via)
+        self.participants[p.id] = p
+        self._events.append(Joined(p.id, role, via))
+        return p
+
+    def _set_driver(self, pid: ParticipantId | None) -> None:
+        self.driver = pid
+        self._events.append(ControlChanged(pid))

@@ -1,0 +1,1 @@
+"""Thin tornado adapters: authorize -> decode -> call the core -> encode."""

@@ -1,0 +1,94 @@
+"""REST routes for recordings: list, describe, download, and pausing a live session's recording."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..core.errors import DomainError, ErrorCode
+from ..protocol import parse_recording_change
+from ..recording.store import RecordingMeta, RecordingNotFound, RecordingStore
+from .base import SharedTermAPIHandler
+
+__all__ = [
+    "RecordingCastHandler",
+    "RecordingHandler",
+    "RecordingsHandler",
+    "SessionRecordingHandler",
+]
+
+CHUNK_BYTES = 256 << 10
+
+
+def _model(meta: RecordingMeta) -> dict[str, Any]:
+    """A recording as its readers see it (who else may open it is not theirs to know)."""
+    model = meta.to_json()
+    del model["owners"], model["participants"]
+    return model
+
+
+class _RecordingHandler(SharedTermAPIHandler):
+    def store(self) -> RecordingStore:
+        recording = self.manager.recording
+        if recording is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "Recordings are turned off on this server.")
+        return recording.store
+
+    def meta(self, rid: str) -> RecordingMeta:
+        try:
+            return self.store().get(rid, user=self.caller()[0])
+        except RecordingNotFound:
+            # Unknown, malformed and not-yours answer alike (SECURITY 32).
+            raise DomainError(ErrorCode.NOT_FOUND, "No such recording.") from None
+
+
+class RecordingsHandler(_RecordingHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        if self.manager.recording is None:
+            self.reply([])
+            return
+        self.reply([_model(m) for m in self.store().list(user=self.caller()[0])])
+
+
+class RecordingHandler(_RecordingHandler):
+    @web.authenticated
+    @authorized
+    def get(self, rid: str) -> None:
+        self.reply(_model(self.meta(rid)))
+
+
+class RecordingCastHandler(_RecordingHandler):
+    """The asciicast v2 file, streamed; playable in `asciinema play` and any asciicast player."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, rid: str) -> None:
+        meta = self.meta(rid)
+        try:
+            cast = self.store().open_cast(meta.id, user=self.caller()[0])
+        except RecordingNotFound:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such recording.") from None
+        self.set_header("Content-Type", "application/x-asciicast")
+        self.set_header("Content-Disposition", f'attachment; filename="sharedterm-{meta.id}.cast"')
+        with contextlib.closing(cast):
+            while chunk := cast.read(CHUNK_BYTES):
+                self.write(chunk)
+                await self.flush()
+        self.finish()
+
+
+class SessionRecordingHandler(SharedTermAPIHandler):
+    """`PUT api/sharedterm/sessions/SID/recording {"paused": BOOL}` (owners)."""
+
+    @web.authenticated
+    @authorized
+    def put(self, sid: str) -> None:
+        paused = parse_recording_change(self.json_body())
+        live, me = self.manager.participant(sid, self.caller()[0])
+        live.set_recording_paused(me.id, paused)
+        self.reply(live.recording_state())

@@ -1,0 +1,75 @@
+"""The terminal websocket: `api/sharedterm/sessions/SID/terminal`, refused before the upgrade
+unless the caller is a current participant, then a thin pipe into the live session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.utils import ensure_async
+from tornado import web
+from tornado.websocket import WebSocketHandler
+
+from ..core.errors import DomainError
+from ..live import Client, LiveSession
+from ..manager import SessionManager, user_identity
+from ..protocol import MAX_FRAME_BYTES
+from .base import error_status
+
+__all__ = ["TerminalSocketHandler"]
+
+
+class TerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
+    auth_resource = "sharedterm"
+    _live: LiveSession | None = None
+    _client: Client | None = None
+
+    @property
+    def max_message_size(self) -> int:
+        # Larger frames are refused by tornado itself with close code 1009.
+        return MAX_FRAME_BYTES
+
+    def get_compression_options(self) -> None:
+        return None  # no permessage-deflate: no compression bombs
+
+    @ws_authenticated
+    async def get(self, sid: str, *args: Any, **kwargs: Any) -> None:
+        user = self.current_user
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, user, "execute", self.auth_resource)
+        )
+        if not allowed:
+            raise web.HTTPError(403, "You may not use shared terminals on this server.")
+        manager: SessionManager = self.settings["sharedterm_manager"]
+        try:
+            live, me = manager.participant(sid, user_identity(user.username))
+        except DomainError as e:
+            raise web.HTTPError(error_status(e), e.message) from None
+        if not live.session.active:
+            raise web.HTTPError(410, "This session has ended.")
+        self._live, self._pid = live, me.id
+        await super().get(sid, *args, **kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        super().open(*args, **kwargs)  # WebSocketMixin: starts pings that close half-open sockets
+        self.set_nodelay(True)  # a keystroke echo must not wait for Nagle and delayed ACKs
+        assert self._live is not None
+        try:
+            self._client = self._live.attach(self._pid, self)
+        except DomainError as e:
+            self.close(4000 + error_status(e) % 1000, e.message)
+
+    def on_message(self, message: str | bytes) -> None:
+        if self._live is not None and self._client is not None:
+            self._live.receive(self._client, message)
+
+    def on_close(self) -> None:
+        if self._live is not None and self._client is not None:
+            self._live.detach(self._client)
+
+    async def send_frames(self, frames: list[bytes | str]) -> None:
+        # bytes with binary=False go out as a text frame without being encoded again.
+        sent = [self.write_message(frame, binary=False) for frame in frames]
+        await sent[-1]

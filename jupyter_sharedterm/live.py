@@ -1,0 +1,670 @@
+"""A live shared terminal: binds a core Session to a transport, a screen mirror and the sockets.
+
+Output path: transport -> mirror (cheap append) -> one encoded frame -> every client's bounded
+queue -> that client's pump. Input path: socket frame -> decode -> permission check in the core
+-> transport. The two never wait on each other: output only appends to queues, so a flood of
+output cannot delay a keystroke, and a slow client only ever delays itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from . import protocol
+from .core.errors import DomainError, ErrorCode
+from .core.ids import ParticipantId
+from .core.invites import Invite, SecretHasher
+from .core.limits import TokenBucket
+from .core.reports import strip_reports
+from .core.roles import Action, Role
+from .core.screen import ScreenMirror
+from .core.session import (
+    ConnectionChanged,
+    ControlChanged,
+    Denied,
+    Ended,
+    Event,
+    InviteCreated,
+    InviteRevoked,
+    Joined,
+    Kind,
+    Participant,
+    QuestionAnswered,
+    QuestionAsked,
+    Removed,
+    RoleChanged,
+    Session,
+)
+from .protocol import CloseCode
+from .recording.recorder import Recorder, RecorderState, WriteErrorPolicy
+from .recording.store import RecordingStore
+from .transports.base import Transport, TransportClosed, TransportError
+
+__all__ = ["Audit", "Client", "LiveConfig", "LiveSession", "RecordingConfig", "Socket"]
+
+log = logging.getLogger(__name__)
+
+_RECORDING_FAILED = (
+    "The recording cannot be written (is the disk full?), so input is paused until it can. "
+    "The owner can end the session."
+)
+
+Audit = Callable[[str, dict[str, Any]], None]
+"""Receives (action, details) for the audit log; details never contain terminal data."""
+
+
+class Socket(Protocol):
+    """What the runtime needs from a websocket."""
+
+    async def send_frames(self, frames: list[bytes | str]) -> None:
+        """Send text frames in order; resolves once they are handed to the OS. Raises if closed."""
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the socket (idempotent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConfig:
+    """Tunables of one live session (the server extension fills them from traitlets)."""
+
+    client_queue_bytes: int = 4 << 20  # 4 MiB queued per client before it is resynced instead
+    stall_timeout: float = 30.0  # seconds one frame may take to leave before the client is dropped
+    owner_grace: float = 300.0  # seconds a session lives on with no owner connected
+    frame_rate: float = 200.0  # frames per second a socket may send on average...
+    frame_burst: float = 400.0  # ...and in a burst; beyond, frames are dropped with an error
+    flood_close_after: int = 1000  # frames dropped (forgiven at 20/s) before the socket is closed
+    typing_interval: float = 0.5  # at most one typing event per participant per interval
+    mirror_idle_chars: int = 16 << 10  # emulated per idle tick, so joins stay cheap
+    mirror_tick: float = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    """Where and how shared sessions are recorded."""
+
+    store: RecordingStore
+    capture_input: bool = False  # off by default: typed input carries passwords
+    on_write_error: WriteErrorPolicy = "stop_input"
+
+
+class Client:
+    """One open socket of one participant, with its bounded outbound queue."""
+
+    def __init__(self, live: LiveSession, pid: ParticipantId, socket: Socket) -> None:
+        self.live = live
+        self.pid = pid
+        self.socket = socket
+        self.closed = False
+        self._queue: deque[bytes | str] = deque()
+        self._queued_bytes = 0
+        self._resync = False
+        self._wake = asyncio.Event()
+        self._bucket = TokenBucket(live.config.frame_rate, live.config.frame_burst)
+        self._last_rate_error = 0.0
+        # Dropped frames spend "strikes", which come back slowly: a sustained flood gets closed.
+        self._strikes = TokenBucket(20.0, live.config.flood_close_after)
+        self._closing: tuple[int, str] | None = None
+        self._pump = asyncio.ensure_future(self._run())
+
+    def push(self, frame: bytes | str) -> None:
+        """Queue a frame; past the byte limit the queue is dropped and a screen resync queued."""
+        if self.closed or self._resync or self._closing is not None:
+            return
+        size = len(frame)
+        if self._queued_bytes + size > self.live.config.client_queue_bytes:
+            self._queue.clear()
+            self._queued_bytes = 0
+            self._resync = True
+        else:
+            self._queue.append(frame)
+            self._queued_bytes += size
+        self._wake.set()
+
+    def send_ctl(self, **body: Any) -> None:
+        self.push(protocol.encode("ctl", body))
+
+    def error(self, code: str, message: str) -> None:
+        self.send_ctl(type="error", code=code, message=message)
+
+    def allow_frame(self, now: float) -> bool:
+        """Per-socket rate limit; a flood gets one error a second, a sustained flood a close."""
+        if self._bucket.take(now):
+            return True
+        if not self._strikes.take(now):
+            self.disconnect(CloseCode.FLOODING, "Too many frames: the connection was closed.")
+        elif now - self._last_rate_error >= 1.0:
+            self._last_rate_error = now
+            self.error("rate_limited", "Too many frames: some were dropped. Slow down.")
+        return False
+
+    def disconnect(self, code: int, reason: str) -> None:
+        """Send a disconnect frame, then close once it is out (or the queue is dropped)."""
+        if self.closed or self._closing is not None:
+            return
+        # What was still queued no longer matters; the reason does.
+        self._queue.clear()
+        self._resync = False
+        self._queue.append(protocol.encode("disconnect", code, reason))
+        self._closing = (code, reason)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        try:
+            while not self.closed:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._queue or self._resync:
+                    if self._resync:
+                        self._resync = False
+                        self._queue.extend(self.live.resync_frames())
+                    # Everything queued goes out in one write: a client that keeps up never
+                    # lags behind the terminal by more than one turn of the event loop.
+                    batch = list(self._queue)
+                    self._queue.clear()
+                    self._queued_bytes = 0
+                    await asyncio.wait_for(
+                        self.socket.send_frames(batch), self.live.config.stall_timeout
+                    )
+                if self._closing is not None:
+                    self.socket.close(*self._closing)
+                    break
+        except asyncio.TimeoutError:
+            self.socket.close(CloseCode.TOO_SLOW, "The connection was too slow to keep up.")
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a socket that closed under us; anything else is logged
+            if not self.closed:
+                log.debug("sharedterm: client socket failed", exc_info=True)
+        finally:
+            self.closed = True
+            self._queue.clear()
+
+    def stop(self) -> None:
+        """The socket closed: stop pumping."""
+        self.closed = True
+        self._pump.cancel()
+
+
+class LiveSession:
+    """One shared terminal while it runs. All methods run on the event loop."""
+
+    def __init__(
+        self,
+        session: Session,
+        transport: Transport,
+        *,
+        hasher: SecretHasher,
+        audit: Audit,
+        config: LiveConfig | None = None,
+        clock: Callable[[], float] = time.time,
+        on_ended: Callable[[LiveSession], None] | None = None,
+        recording: RecordingConfig | None = None,
+    ) -> None:
+        self.session = session
+        self.transport = transport
+        self.config = config or LiveConfig()
+        self.hasher = hasher
+        self._audit = audit
+        self._clock = clock
+        self._on_ended = on_ended
+        rows, cols = transport.size
+        self.mirror = ScreenMirror(rows, cols)
+        self.clients: set[Client] = set()
+        self._typing_sent: dict[ParticipantId, float] = {}
+        self._denials_audited: dict[ParticipantId, float] = {}
+        self._owner_timer: asyncio.TimerHandle | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._closing: asyncio.Future[None] | None = None
+        self._recording = recording
+        self.recorder: Recorder | None = None
+
+    @property
+    def id(self) -> str:
+        return self.session.id
+
+    async def start(self) -> None:
+        """Start the recording and the terminal.
+
+        Raises:
+            OSError: the recording could not be created (a session is never silently unrecorded).
+            TransportError: the terminal could not start (a person-readable message).
+        """
+        backlog = self.transport.backlog()
+        if backlog:
+            self.mirror.feed(backlog)
+        if self._recording is not None:
+            self.recorder = self._start_recording(self._recording)
+        await self.transport.start(self)
+        self._ticker = asyncio.ensure_future(self._tick())
+        self._audit("session_create", {"title": self.session.title})
+        self._publish()
+        self._watch_owners()
+
+    async def wait_closed(self) -> None:
+        """Resolves once an ended session has released its terminal."""
+        if self._closing is not None:
+            await self._closing
+
+    # --- transport sink ---------------------------------------------------------------------------
+
+    def on_output(self, text: str) -> None:
+        self.mirror.feed(text)
+        if self.recorder is not None:
+            self.recorder.output(text)
+        frame = protocol.stdout_frame(text)
+        for client in self.clients:
+            client.push(frame)
+
+    def on_exit(self, reason: str) -> None:
+        if self.session.active:
+            self.session.end(None, f"The terminal is gone: {reason}.")
+            self._publish()
+
+    # --- sockets ----------------------------------------------------------------------------------
+
+    def attach(self, pid: ParticipantId, socket: Socket) -> Client:
+        """A participant's socket opened: send setup, the roster and the current screen."""
+        participant = self.session.connect(pid)
+        client = Client(self, pid, socket)
+        self.clients.add(client)
+        client.push(protocol.encode("setup", self._setup(participant)))
+        client.push(self._roster_frame())
+        for frame in self.resync_frames():
+            client.push(frame)
+        self._publish()
+        return client
+
+    def detach(self, client: Client) -> None:
+        client.stop()
+        if client in self.clients:
+            self.clients.discard(client)
+            self.session.disconnect(client.pid)
+            self._publish()
+
+    def receive(self, client: Client, raw: str | bytes) -> None:
+        """One frame from a client. Never raises: every refusal becomes an error frame."""
+        if client.closed or not client.allow_frame(time.monotonic()):
+            return
+        try:
+            message = protocol.decode_frame(raw)
+            self._dispatch(client, message)
+        except DomainError as e:
+            client.error(e.code.value, e.message)
+        except TransportClosed:
+            client.error(ErrorCode.GONE.value, "The terminal has exited.")
+        except TransportError as e:
+            client.error(ErrorCode.UNAVAILABLE.value, str(e))
+        finally:
+            self._publish()
+
+    def _dispatch(self, client: Client, message: protocol.ClientMessage) -> None:
+        pid = client.pid
+        if isinstance(message, protocol.Stdin):
+            text = message.text
+            if not self.session.in_control(pid):
+                # Only the terminal in control answers queries (one answer, not one per browser).
+                text = strip_reports(text)
+                if not text:
+                    return
+            if self.session.type(pid):
+                self._apply_driver_size()
+            if self.recorder is not None:
+                if not self.recorder.input_allowed:
+                    raise DomainError(ErrorCode.UNAVAILABLE, _RECORDING_FAILED)
+                self.recorder.input(text)
+            self.transport.write(text)
+            self._announce_typing(pid)
+        elif isinstance(message, protocol.SetSize):
+            if self.session.resize(pid, message.rows, message.cols):
+                self._resize(message.rows, message.cols)
+        elif isinstance(message, protocol.Ask):
+            self.session.ask(pid, message.text, self._clock())
+        elif isinstance(message, protocol.Answer):
+            self.session.answer(pid, message.question_id)
+        elif isinstance(message, protocol.SetRecording):
+            self.set_recording_paused(pid, message.paused)
+
+    def resync_frames(self) -> list[bytes | str]:
+        """Frames that bring a fresh emulator to the exact current screen."""
+        return [protocol.stdout_frame("\x1bc" + self.mirror.snapshot())]
+
+    # --- management (called by the REST handlers) -------------------------------------------------
+
+    def join(
+        self, invite_id: str, secret: str, *, identity: str, name: str, kind: Kind
+    ) -> Participant:
+        try:
+            return self.session.redeem(
+                invite_id,
+                secret,
+                identity=identity,
+                name=name,
+                kind=kind,
+                now=self._clock(),
+                hasher=self.hasher,
+            )
+        finally:
+            self._publish()
+
+    def set_role(self, actor: ParticipantId, target: ParticipantId, role: Role) -> None:
+        try:
+            self.session.set_role(actor, target, role)
+        finally:
+            self._publish()
+
+    def remove(self, actor: ParticipantId, target: ParticipantId) -> None:
+        try:
+            self.session.remove(actor, target)
+        finally:
+            self._publish()
+
+    def create_invite(
+        self, actor: ParticipantId, request: protocol.InviteRequest
+    ) -> tuple[Invite, str]:
+        try:
+            return self.session.create_invite(
+                actor,
+                role=request.role,
+                expires_in=request.expires_in,
+                max_uses=request.max_uses,
+                now=self._clock(),
+                hasher=self.hasher,
+            )
+        finally:
+            self._publish()
+
+    def revoke_invite(self, actor: ParticipantId, invite_id: str) -> None:
+        try:
+            self.session.revoke_invite(actor, invite_id)
+        finally:
+            self._publish()
+
+    def end(self, actor: ParticipantId | None, reason: str) -> None:
+        try:
+            self.session.end(actor, reason)
+        finally:
+            self._publish()
+
+    def set_recording_paused(self, actor: ParticipantId, paused: bool) -> None:
+        """Pause or resume the shared recording (owners only); everyone is told."""
+        try:
+            p = self.session.authorize(actor, Action.MANAGE)
+        finally:
+            self._publish()
+        if self.recorder is None:
+            raise DomainError(ErrorCode.CONFLICT, "Sessions are not recorded on this server.")
+        if paused:
+            self.recorder.pause(by=p.name)
+        else:
+            # What was shown while paused must stay out of the file (SECURITY 35), so the player
+            # resumes on a reset terminal rather than on a screen that contains it.
+            self.recorder.resume(by=p.name, screen="\x1bc")
+
+    def recording_state(self) -> dict[str, Any] | None:
+        if self.recorder is None:
+            return None
+        return {"id": self.recorder.id, "state": self.recorder.state.value}
+
+    def describe(self, pid: ParticipantId) -> dict[str, Any]:
+        """The session model for `pid`: the core's view plus the recording."""
+        model = self.session.describe(pid, self._clock())
+        model["recording"] = self.recording_state()
+        return model
+
+    def require(self, actor: ParticipantId, action: Action) -> None:
+        """Raise FORBIDDEN (audited) unless `actor` may do `action`."""
+        try:
+            self.session.authorize(actor, action)
+        finally:
+            self._publish()
+
+    # --- events: tell everyone, audit, act ------------------------------------------------------
+
+    def _publish(self) -> None:
+        events = self.session.drain_events()
+        if not events:
+            return
+        roster_changed = False
+        for event in events:
+            roster_changed |= self._apply(event)
+        if roster_changed and self.session.active:
+            frame = self._roster_frame()
+            for client in self.clients:
+                client.push(frame)
+
+    def _apply(self, event: Event) -> bool:
+        """Act on one event; True if the roster changed."""
+        s = self.session
+        self._mark(event)
+        if isinstance(event, Joined):
+            if self.recorder is not None:
+                self.recorder.allow(s.participants[event.participant].identity)
+            self._audit(
+                "join",
+                {
+                    "participant": event.participant,
+                    "role": event.role.value,
+                    "kind": s.participants[event.participant].kind.value,
+                    "invite": event.via_invite,
+                },
+            )
+            return True
+        if isinstance(event, RoleChanged):
+            self._audit(
+                "role_change",
+                {
+                    "participant": event.participant,
+                    "old": event.old.value,
+                    "new": event.new.value,
+                    "by": event.by,
+                },
+            )
+            for client in self._clients_of(event.participant):
+                client.send_ctl(type="role", role=event.new.value)
+            return True
+        if isinstance(event, Removed):
+            self._audit("remove", {"participant": event.participant, "by": event.by})
+            for client in self._clients_of(event.participant):
+                self.clients.discard(client)
+                client.disconnect(CloseCode.REMOVED, "You were removed from this session.")
+            return True
+        if isinstance(event, ConnectionChanged):
+            self._audit(
+                "connect" if event.connected else "disconnect", {"participant": event.participant}
+            )
+            self._watch_owners()
+            return True
+        if isinstance(event, ControlChanged):
+            return True
+        if isinstance(event, Denied):
+            self._audit_denial(event)
+            return False
+        if isinstance(event, InviteCreated):
+            self._audit(
+                "invite_create", {"invite": event.invite, "role": event.role.value, "by": event.by}
+            )
+            return False
+        if isinstance(event, InviteRevoked):
+            self._audit("invite_revoke", {"invite": event.invite, "by": event.by})
+            return False
+        if isinstance(event, QuestionAsked):
+            frame = protocol.encode("ctl", {"type": "question", **event.question.describe()})
+            for client in self.clients:
+                client.push(frame)
+            return False
+        if isinstance(event, QuestionAnswered):
+            for client in self.clients:
+                client.send_ctl(type="question_answered", id=event.question, by=event.by)
+            return False
+        assert isinstance(event, Ended)
+        self._audit("end", {"reason": event.reason, "by": event.by})
+        self._shut_down(event.reason)
+        return False
+
+    def _mark(self, event: Event) -> None:
+        """Markers in the recording for what people do (never for what they type)."""
+        if self.recorder is None:
+            return
+        name = self._name
+        label: str | None = None
+        if isinstance(event, Joined):
+            label = f"{name(event.participant)} was admitted as {event.role.value}"
+        elif isinstance(event, ConnectionChanged):
+            label = f"{name(event.participant)} {'joined' if event.connected else 'left'}"
+        elif isinstance(event, RoleChanged):
+            label = f"{name(event.participant)} is now {event.new.value} (by {name(event.by)})"
+        elif isinstance(event, Removed):
+            label = f"{name(event.participant)} was removed by {name(event.by)}"
+        elif isinstance(event, ControlChanged) and event.participant is not None:
+            label = f"{name(event.participant)} took the keyboard"
+        if label is not None:
+            self.recorder.marker(label)
+
+    def _name(self, pid: ParticipantId | None) -> str:
+        p = self.session.participants.get(pid) if pid is not None else None
+        return p.name if p is not None else "the server"
+
+    def _start_recording(self, config: RecordingConfig) -> Recorder:
+        s = self.session
+        rows, cols = self.transport.size
+        return Recorder(
+            config.store,
+            kind="session",
+            session_id=s.id,
+            owners=[p.identity for p in s.owners()],
+            participants=[p.identity for p in s.current()],
+            rows=rows,
+            cols=cols,
+            title=s.title,
+            capture_input=config.capture_input,
+            on_write_error=config.on_write_error,
+            on_state_change=self._recording_changed,
+            snapshot=self._player_screen,
+        )
+
+    def _player_screen(self) -> str:
+        return "\x1bc" + self.mirror.snapshot()
+
+    def _recording_changed(self, state: RecorderState, detail: str) -> None:
+        # Disclosure is out of band: a ctl frame, never text injected into the terminal.
+        frame = protocol.encode(
+            "ctl", {"type": "recording", **(self.recording_state() or {}), "message": detail}
+        )
+        for client in self.clients:
+            client.push(frame)
+        self._audit("recording", {"state": state.value, "detail": detail})
+
+    def _audit_denial(self, event: Denied) -> None:
+        # A flooding viewer must not flood the audit log: one record per participant per second.
+        now = time.monotonic()
+        if now - self._denials_audited.get(event.participant, -1.0) >= 1.0:
+            self._denials_audited[event.participant] = now
+            self._audit("deny", {"participant": event.participant, "action": event.action.value})
+
+    def _shut_down(self, reason: str) -> None:
+        if self.recorder is not None:
+            self.recorder.stop(reason)
+        for client in list(self.clients):
+            client.disconnect(CloseCode.SESSION_ENDED, reason)
+        self.clients.clear()
+        if self._owner_timer is not None:
+            self._owner_timer.cancel()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._closing = asyncio.ensure_future(self.transport.close())
+        if self._on_ended is not None:
+            self._on_ended(self)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _clients_of(self, pid: ParticipantId) -> list[Client]:
+        return [c for c in self.clients if c.pid == pid]
+
+    def _setup(self, p: Participant) -> dict[str, Any]:
+        return {
+            "recording": self.recording_state(),
+            "participant": p.id,
+            "role": p.role.value,
+            "name": p.name,
+            "session": self.session.id,
+            "title": self.session.title,
+            "transport": self.session.transport,
+            "protocol": 1,
+        }
+
+    def _roster_frame(self) -> str:
+        s = self.session
+        return protocol.encode(
+            "ctl",
+            {
+                "type": "roster",
+                "participants": [p.describe() for p in s.current()],
+                "driver": s.driver,
+            },
+        )
+
+    def _announce_typing(self, pid: ParticipantId) -> None:
+        now = time.monotonic()
+        if now - self._typing_sent.get(pid, -1.0) < self.config.typing_interval:
+            return
+        self._typing_sent[pid] = now
+        frame = protocol.encode("ctl", {"type": "typing", "participant": pid})
+        for client in self.clients:
+            client.push(frame)
+
+    def _apply_driver_size(self) -> None:
+        driver = self.session.driver
+        size = self.session.participants[driver].size if driver else None
+        if size is not None:
+            self._resize(*size)
+
+    def _resize(self, rows: int, cols: int) -> None:
+        if (rows, cols) != self.transport.size:
+            self.transport.resize(rows, cols)
+            if self.recorder is not None:
+                self.recorder.resize(rows, cols)
+        self.mirror.resize(rows, cols)
+
+    def _watch_owners(self) -> None:
+        """Owner-absent policy: the session lives on for `owner_grace` seconds, then ends."""
+        s = self.session
+        if not s.active:
+            return
+        if s.owners_connected():
+            if self._owner_timer is not None:
+                self._owner_timer.cancel()
+                self._owner_timer = None
+                self._notice("owner_back", "An owner is back.")
+            return
+        if self._owner_timer is None:
+            grace = self.config.owner_grace
+            self._owner_timer = asyncio.get_running_loop().call_later(grace, self._owner_gone)
+            self._notice(
+                "owner_away",
+                f"No owner is connected; the session ends in {grace:g} s unless one returns.",
+            )
+
+    def _owner_gone(self) -> None:
+        self._owner_timer = None
+        self.end(None, "No owner returned to the session.")
+
+    def _notice(self, code: str, message: str) -> None:
+        for client in self.clients:
+            client.send_ctl(type="notice", code=code, message=message)
+
+    async def _tick(self) -> None:
+        # Keep the mirror close to the live screen while output is quiet, so a join is cheap;
+        # hand the recording to the OS twice a second (at most ~1 s lost if the server is killed).
+        ticks = 0
+        while True:
+            await asyncio.sleep(self.config.mirror_tick)
+            self.mirror.catch_up(self.config.mirror_idle_chars)
+            ticks += 1
+            if self.recorder is not None and ticks % 5 == 0:
+                self.recorder.tick()

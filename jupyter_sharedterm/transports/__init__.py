@@ -1,0 +1,1 @@
+"""Byte pipes to a terminal, all behind the one interface in `base`."""

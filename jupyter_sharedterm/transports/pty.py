@@ -1,0 +1,179 @@
+"""The local transport: a real PTY running a shell, spawned or adopted through terminado."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import signal
+from typing import Any, Final
+
+from ptyprocess import PtyProcessError
+from terminado.management import NamedTermManager, PtyWithClients
+from tornado.ioloop import IOLoop
+
+from .base import Transport, TransportClosed, TransportError, TransportSink
+
+__all__ = ["PtyTransport", "adopt_terminal"]
+
+READ_BATCH_BYTES: Final = 256 << 10  # drain up to 256 KiB per wake-up: larger frames under load
+MAX_PENDING_INPUT_BYTES: Final = 1 << 20  # a shell that stops reading input cannot grow us further
+
+
+def adopt_terminal(manager: NamedTermManager, name: str) -> PtyWithClients:
+    """Take a JupyterLab terminal away from the stock terminal manager.
+
+    Afterwards `/terminals/websocket/NAME` and `/api/terminals/NAME` answer 404, and its
+    existing stock websockets are closed: the PTY is reachable only through the session.
+    """
+    terminal: PtyWithClients | None = manager.terminals.get(name)
+    if terminal is None:
+        raise TransportError(f"There is no open terminal named {name!r}.")
+    fd = terminal.ptyproc.fd
+    IOLoop.current().remove_handler(fd)
+    manager.ptys_by_fd.pop(fd, None)
+    del manager.terminals[name]
+    for client in list(terminal.clients):
+        client.close()
+    terminal.clients.clear()
+    return terminal
+
+
+class PtyTransport(Transport):
+    """A PTY read and written directly on the event loop, without blocking it."""
+
+    kind = "local"
+
+    def __init__(self, terminal: PtyWithClients) -> None:
+        self._terminal = terminal
+        self._proc: Any = terminal.ptyproc
+        self._fd: int = self._proc.fd
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = bytearray()
+        self._sink: TransportSink | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writing = False
+        self._exit_reason: str | None = None
+        self._closed = False
+
+    @classmethod
+    def spawn(cls, manager: NamedTermManager, cwd: str | None = None) -> PtyTransport:
+        """A new shell configured like the server's JupyterLab terminals (shell, env)."""
+        try:
+            return cls(manager.new_terminal(cwd=cwd))
+        except OSError as e:
+            raise TransportError(f"Could not start a shell: {e.strerror or e}.") from None
+
+    def backlog(self) -> str:
+        return "".join(getattr(self._terminal, "read_buffer", ()))
+
+    async def start(self, sink: TransportSink) -> None:
+        self._sink = sink
+        self._loop = asyncio.get_running_loop()
+        os.set_blocking(self._fd, False)
+        self._loop.add_reader(self._fd, self._on_readable)
+
+    def _on_readable(self) -> None:
+        chunks: list[bytes] = []
+        size = 0
+        eof = False
+        while size < READ_BATCH_BYTES:
+            try:
+                data = os.read(self._fd, 65536)
+            except BlockingIOError:
+                break
+            except OSError:  # EIO: every process on the other side has closed it
+                data = b""
+            if not data:
+                eof = True
+                break
+            chunks.append(data)
+            size += len(data)
+        text = self._decoder.decode(b"".join(chunks), final=eof)
+        if text and self._sink is not None:
+            self._sink.on_output(text)
+        if eof:
+            self._finish(self._describe_exit())
+
+    def _describe_exit(self) -> str:
+        try:
+            alive = self._proc.isalive()
+        except (OSError, PtyProcessError):
+            alive = False
+        status, sig = (
+            getattr(self._proc, "exitstatus", None),
+            getattr(self._proc, "signalstatus", None),
+        )
+        if alive or (status is None and sig is None):
+            return "the shell exited"
+        if sig is not None:
+            return f"the shell was killed by signal {sig}"
+        return "the shell exited" if status == 0 else f"the shell exited with status {status}"
+
+    def write(self, data: str) -> None:
+        if self._exit_reason is not None:
+            raise TransportClosed("The terminal has exited.")
+        encoded = data.encode("utf-8")
+        if len(self._pending) + len(encoded) > MAX_PENDING_INPUT_BYTES:
+            raise TransportError("The terminal is not reading its input; try again in a moment.")
+        self._pending += encoded
+        self._flush()
+
+    def _flush(self) -> None:
+        while self._pending:
+            try:
+                written = os.write(self._fd, self._pending)
+            except BlockingIOError:
+                break
+            except OSError:
+                self._pending.clear()
+                break
+            del self._pending[:written]
+        assert self._loop is not None
+        if self._pending and not self._writing:
+            self._loop.add_writer(self._fd, self._flush)
+            self._writing = True
+        elif not self._pending and self._writing:
+            self._loop.remove_writer(self._fd)
+            self._writing = False
+
+    def resize(self, rows: int, cols: int) -> None:
+        if self._exit_reason is None:
+            self._proc.setwinsize(rows, cols)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        rows, cols = self._proc.getwinsize()
+        return int(rows), int(cols)
+
+    def _finish(self, reason: str) -> None:
+        if self._exit_reason is not None:
+            return
+        self._exit_reason = reason
+        if self._loop is not None:
+            self._loop.remove_reader(self._fd)
+            if self._writing:
+                self._loop.remove_writer(self._fd)
+                self._writing = False
+        self._pending.clear()
+        if self._sink is not None:
+            self._sink.on_exit(reason)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._finish("the session ended")
+        try:
+            pgid = os.getpgid(self._proc.pid)
+        except OSError:
+            pgid = None
+        with contextlib.suppress(OSError):
+            await self._terminal.terminate(force=True)
+        if pgid is not None:  # jobs the shell left behind in its group go too
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signal.SIGKILL)
+        self._proc.delayafterclose = 0  # ptyprocess would otherwise sleep on the event loop
+        with contextlib.suppress(OSError, PtyProcessError):
+            self._proc.close(force=True)

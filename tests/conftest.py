@@ -1,0 +1,71 @@
+"""Fixtures shared by every test: a real Jupyter server with this extension and several users."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from jupyter_server.auth.identity import IdentityProvider, User
+from jupyter_server.utils import ensure_async
+from support import Api, Peer
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+class HeaderIdentityProvider(IdentityProvider):
+    """The server's own token check, then the user named by the X-Test-User header.
+
+    Real enough for role tests: identities still come from an IdentityProvider, as under
+    JupyterHub; the header only chooses which of several people a request is from.
+    """
+
+    async def get_user(self, handler: Any) -> User | None:  # type: ignore[override]
+        user = await ensure_async(super().get_user(handler))
+        name = handler.request.headers.get("X-Test-User")
+        if user is None or not name:
+            return user
+        return User(username=name, name=name.title(), display_name=name.title())
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: Any) -> dict[str, Any]:
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_server_terminals": True, "jupyter_sharedterm": True},
+            "identity_provider_class": HeaderIdentityProvider,
+            "reraise_server_extension_failures": True,
+            "terminado_settings": {"shell_command": ["/bin/bash", "--norc", "--noprofile"]},
+        },
+        "SharedTermApp": {"owner_grace_seconds": 30.0},
+    }
+
+
+@pytest.fixture
+def api(jp_serverapp: Any, jp_fetch: Callable[..., Awaitable[Any]]) -> Api:
+    """REST calls as a named user: `await api("alice", "POST", "sessions", body={...})`."""
+    return Api(jp_fetch)
+
+
+@pytest.fixture
+def peers(jp_ws_fetch: Callable[..., Awaitable[Any]]) -> Any:
+    """Open terminal websockets as named users; all are closed at the end of the test."""
+    opened: list[Peer] = []
+
+    async def connect(user: str, sid: str, **headers: str) -> Peer:
+        ws = await jp_ws_fetch(
+            "api",
+            "sharedterm",
+            "sessions",
+            sid,
+            "terminal",
+            headers={"X-Test-User": user, **headers},
+        )
+        peer = Peer(user, ws)
+        opened.append(peer)
+        await peer.wait_setup()
+        return peer
+
+    yield connect
+    for peer in opened:
+        peer.close()

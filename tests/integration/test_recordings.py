@@ -1,0 +1,213 @@
+"""Recordings of shared sessions on a real server: content, markers, pause, access, crash, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import DEADLINE, Api
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import websocket_connect
+
+from jupyter_sharedterm.recording.asciicast import read_cast, validate
+
+
+async def download(jp_fetch: Any, user: str, rid: str) -> bytes:
+    response = await jp_fetch(
+        "api", "sharedterm", "recordings", rid, "cast", headers={"X-Test-User": user}
+    )
+    assert response.headers["Content-Type"] == "application/x-asciicast"
+    return bytes(response.body)
+
+
+def markers(cast: Any) -> list[str]:
+    return [e.data for e in cast.events if e.code == "m"]
+
+
+async def test_a_shared_session_is_recorded_with_markers(
+    api: Api, peers: Any, jp_fetch: Any, tmp_path: Path
+) -> None:
+    model = await api.share_shell("alice")
+    sid, rid = model["id"], model["recording"]["id"]
+    assert model["recording"]["state"] == "recording"
+    bob_id = await api.admit("alice", sid, "bob", "coworker")
+    alice, bob = await peers("alice", sid), await peers("bob", sid)
+    assert alice.setup["recording"] == {"id": rid, "state": "recording"}
+    bob.stdin("echo recorded-$((40+2))\r")
+    await alice.wait_output("recorded-42")
+    await api("alice", "PATCH", "sessions", sid, "participants", bob_id, body={"role": "viewer"})
+    await api("alice", "DELETE", "sessions", sid)
+    await bob.wait_closed()
+
+    status, listed = await api("bob", "GET", "recordings")
+    assert status == 200 and [r["id"] for r in listed] == [rid]
+    assert listed[0]["state"] == "finished" and listed[0]["session_id"] == sid
+    assert "owners" not in listed[0] and "participants" not in listed[0]
+    data = await download(jp_fetch, "bob", rid)
+    cast = read_cast(data)
+    assert validate(cast) == [] and not cast.truncated
+    assert "recorded-42" in cast.output()
+    labels = markers(cast)
+    for expected in ("recording started", "Bob was admitted as coworker", "Bob joined",
+                     "Bob is now viewer (by Alice)", "recording stopped: Alice ended the session."):
+        assert expected in labels, (expected, labels)
+    # An independent player reads it: asciinema (PyPI) prints the recorded output.
+    path = tmp_path / "session.cast"
+    path.write_bytes(data)
+    asciinema = shutil.which("asciinema", path=str(Path(sys.executable).parent))
+    assert asciinema, "the asciinema client is part of the test extras"
+    played = subprocess.run([asciinema, "cat", str(path)], capture_output=True, timeout=60)
+    assert played.returncode == 0 and b"recorded-42" in played.stdout
+
+
+async def test_pause_keeps_everything_out_and_everyone_is_told(
+    api: Api, peers: Any, jp_fetch: Any
+) -> None:
+    model = await api.share_shell("alice")
+    sid, rid = model["id"], model["recording"]["id"]
+    await api.admit("alice", sid, "carol", "viewer")
+    alice, carol = await peers("alice", sid), await peers("carol", sid)
+    status, state = await api("alice", "PUT", "sessions", sid, "recording", body={"paused": True})
+    assert status == 200 and state == {"id": rid, "state": "paused"}
+    for peer in (alice, carol):  # disclosed out of band, to every participant
+        told = await peer.wait_ctl("recording", lambda c: c["state"] == "paused")
+        assert told["message"] == "recording paused by Alice"
+    alice.stdin("echo CANARY-$((3*3)) # typed while paused\r")
+    await carol.wait_output("CANARY-9")
+    alice.send("ctl", {"type": "recording", "paused": False})  # the ctl frame works too
+    await carol.wait_ctl("recording", lambda c: c["state"] == "recording")
+    alice.stdin("echo after-$((1+1))\r")
+    await alice.wait_output("after-2")
+    await api("alice", "DELETE", "sessions", sid)
+    await alice.wait_closed()
+
+    data = await download(jp_fetch, "alice", rid)
+    assert b"CANARY" not in data
+    cast = read_cast(data)
+    assert "after-2" in cast.output()
+    assert {"recording paused by Alice", "recording resumed by Alice"} <= set(markers(cast))
+
+
+async def test_only_owners_pause_and_nobody_else_reads(api: Api, peers: Any) -> None:
+    model = await api.share_shell("alice")
+    sid, rid = model["id"], model["recording"]["id"]
+    await api.admit("alice", sid, "carol", "viewer")
+    carol = await peers("carol", sid)
+    status, _ = await api("carol", "PUT", "sessions", sid, "recording", body={"paused": True})
+    assert status == 403
+    carol.send("ctl", {"type": "recording", "paused": True})
+    assert (await carol.wait_ctl("error"))["code"] == "forbidden"
+    assert (await api("alice", "PUT", "sessions", sid, "recording", body={"paused": 1}))[0] == 400
+    # Someone outside the session learns nothing: the same 404 as for an id that never existed.
+    outsider = await api("mallory", "GET", "recordings", rid)
+    unknown = await api("mallory", "GET", "recordings", "A" * 32)
+    assert outsider == unknown == (404, {"message": "No such recording."})
+    assert (await api("mallory", "GET", "recordings", rid, "cast"))[0] == 404
+    assert (await api("mallory", "GET", "recordings"))[1] == []
+    assert (await api("carol", "GET", "recordings", rid))[0] == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_server(tmp_path: Path, port: int, recordings: Path) -> subprocess.Popen[bytes]:
+    tests = str(Path(__file__).parents[1])  # for conftest.HeaderIdentityProvider: alice stays alice
+    env = {**os.environ, "HOME": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+           "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=crash-test", "--allow-root",
+         f"--ServerApp.root_dir={tmp_path}", f"--SharedTermApp.recordings_dir={recordings}",
+         "--ServerApp.identity_provider_class=conftest.HeaderIdentityProvider",
+         "--ServerApp.jpserver_extensions={'jupyter_sharedterm': True, "
+         "'jupyter_server_terminals': True}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+async def _call(port: int, method: str, path: str, body: Any = None) -> Any:
+    request = HTTPRequest(
+        f"http://127.0.0.1:{port}/{path}", method=method,
+        headers={"Authorization": "token crash-test", "X-Test-User": "alice"},
+        body=None if body is None else json.dumps(body),
+    )
+    response = await AsyncHTTPClient().fetch(request)
+    return json.loads(response.body) if response.body else None
+
+
+async def _wait_up(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            await _call(port, "GET", "api/status")
+            return
+        except (ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def test_sigkill_during_heavy_output_leaves_a_readable_recording_marked_interrupted(
+    tmp_path: Path,
+) -> None:
+    recordings = tmp_path / "recordings"
+    port = _free_port()
+    server = _start_server(tmp_path, port, recordings)
+    try:
+        await _wait_up(port)
+        model = await _call(port, "POST", "api/sharedterm/sessions", {"transport": "local"})
+        ws = await websocket_connect(HTTPRequest(
+            f"ws://127.0.0.1:{port}/api/sharedterm/sessions/{model['id']}/terminal",
+            headers={"Authorization": "token crash-test", "X-Test-User": "alice"}))
+        ws.write_message(json.dumps(["stdin", "for i in $(seq 1 2000000); do echo line-$i; done\r"]))
+        received = 0
+        async def read_some() -> None:
+            nonlocal received
+            while received < 2_000_000:  # well into the flood
+                msg = await ws.read_message()
+                assert msg is not None
+                received += len(msg)
+        await asyncio.wait_for(read_some(), DEADLINE * 4)
+        killed_at = time.time()
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+        ws.close()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    cast_file = recordings / f"{model['recording']['id']}.cast"
+    cast = read_cast(cast_file.read_bytes())
+    assert validate(cast) == []
+    lines = [e for e in cast.events if e.code == "o" and "line-" in e.data]
+    assert lines, "output before the kill was on disk"
+    lost = killed_at - (cast.header["timestamp"] + cast.events[-1].time)
+    print(f"\nrecording ended {lost:.2f} s before the SIGKILL (includes timestamp rounding)")
+
+    # A restarted server marks it interrupted instead of resuming it.
+    server = _start_server(tmp_path, port, recordings)
+    try:
+        await _wait_up(port)
+        meta = await _call(port, "GET", f"api/sharedterm/recordings/{model['recording']['id']}")
+        assert meta["state"] == "interrupted"
+        sessions = await _call(port, "GET", "api/sharedterm/sessions")
+        assert sessions == []  # nothing of the old process comes back
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    final = read_cast(cast_file.read_bytes())
+    assert validate(final) == [] and any("interrupted" in m for m in markers(final))
