@@ -80,8 +80,8 @@ class LiveConfig:
     frame_burst: float = 400.0  # ...and in a burst; beyond, frames are dropped with an error
     flood_close_after: int = 1000  # frames dropped (forgiven at 20/s) before the socket is closed
     typing_interval: float = 0.5  # at most one typing event per participant per interval
-    mirror_idle_chars: int = 16 << 10  # emulated per idle tick, so joins stay cheap
-    mirror_tick: float = 0.1
+    mirror_idle_chars: int = 8 << 10  # emulated per quiet tick (a few ms), so joins stay cheap
+    mirror_tick: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +223,7 @@ class LiveSession:
         self._closing: asyncio.Future[None] | None = None
         self._recording = recording
         self.recorder: Recorder | None = None
+        self._busy = False  # output arrived since the last tick
 
     @property
     def id(self) -> str:
@@ -254,6 +255,7 @@ class LiveSession:
     # --- transport sink ---------------------------------------------------------------------------
 
     def on_output(self, text: str) -> None:
+        self._busy = True
         self.mirror.feed(text)
         if self.recorder is not None:
             self.recorder.output(text)
@@ -659,12 +661,16 @@ class LiveSession:
             client.send_ctl(type="notice", code=code, message=message)
 
     async def _tick(self) -> None:
-        # Keep the mirror close to the live screen while output is quiet, so a join is cheap;
-        # hand the recording to the OS twice a second (at most ~1 s lost if the server is killed).
+        # Keep the mirror close to the live screen, but only while output is quiet: emulation
+        # is slow, and during a flood the event loop belongs to fan-out and keystrokes (the
+        # mirror then keeps a bounded tail and catches up when someone joins).
+        # The recording goes to the OS twice a second: a killed server loses at most ~1 s.
         ticks = 0
         while True:
             await asyncio.sleep(self.config.mirror_tick)
-            self.mirror.catch_up(self.config.mirror_idle_chars)
+            if not self._busy:
+                self.mirror.catch_up(self.config.mirror_idle_chars)
+            self._busy = False
             ticks += 1
-            if self.recorder is not None and ticks % 5 == 0:
+            if self.recorder is not None and ticks % 10 == 0:
                 self.recorder.tick()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -66,6 +67,17 @@ class Api:
         return str(model["participant"])
 
 
+class ReferenceScreen(pyte.Screen):  # type: ignore[misc]
+    """Plain pyte, independent of the server's own emulator, as a participant's terminal.
+
+    pyte 0.8 raises on private SGR sequences (`CSI > 4 ; 2 m`, sent by vim); a terminal ignores them.
+    """
+
+    def select_graphic_rendition(self, *attrs: int, private: bool = False) -> None:
+        if not private:
+            super().select_graphic_rendition(*attrs)
+
+
 class Peer:
     """One websocket participant. Frames are collected by a reader task; stdout is rendered."""
 
@@ -75,7 +87,7 @@ class Peer:
         self.frames: list[list[Any]] = []
         self.chunks: list[str] = []  # stdout as received; rendered lazily (pyte is slow)
         self._rendered = 0
-        self.screen = pyte.Screen(cols, rows)
+        self.screen = ReferenceScreen(cols, rows)
         self.stream = pyte.Stream(self.screen)
         self.closed = asyncio.get_running_loop().create_future()
         self._changed = asyncio.Event()
@@ -105,7 +117,9 @@ class Peer:
                 if self.closed.done():
                     raise AssertionError(f"{self.user}: socket closed while waiting for {what}")
                 self._changed.clear()
-                await self._changed.wait()
+                # Also re-check now and then: a condition may depend on other peers too.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.1)
 
         try:
             return await asyncio.wait_for(loop(), DEADLINE)

@@ -53,6 +53,9 @@ _CSI_FAST = re.compile(r"(?:\x1b\[|\x9b)([\x30-\x3f]{0,64})([\x20-\x2f]{0,2})([\
 _ESC_FAST = re.compile(r"\x1b([\x20-\x2f]{0,2})([\x30-\x7e])")
 # OSC ends at BEL or ST; any string ends at ESC (which then starts its own sequence, usually
 # ST) and is aborted by CAN/SUB; C1 controls end it too, as in xterm.js.
+# Lone surrogates (from a surrogateescape decode) could not be encoded to send a snapshot.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _OSC_END = re.compile(r"[\x07\x18\x1a\x1b\x80-\x9f]")
 _STRING_END = re.compile(r"[\x18\x1a\x1b\x80-\x9f]")
 
@@ -245,7 +248,7 @@ class TerminalScreen(pyte.Screen):
             "cursor_style": self.cursor_style,
         }
 
-    def normal_cursor_row(self) -> int:
+    def _normal_cursor_row(self) -> int:
         """The row the normal screen's output has reached (its saved cursor while on alt)."""
         if self._normal is not None and self._normal.savepoints:
             return self._normal.savepoints[-1].cursor.y
@@ -433,6 +436,7 @@ class TerminalScreen(pyte.Screen):
 
     def _dispatch_osc(self, payload: str) -> None:
         code, _, value = payload.partition(";")
+        value = _SURROGATE.sub("\ufffd", _UNPRINTABLE.sub("", value))
         if code in ("0", "2"):
             self.set_title(value)
         if code in ("0", "1"):
@@ -640,6 +644,7 @@ class TerminalScreen(pyte.Screen):
         else:
             self.cursor.x = self.cursor.y = 0
             self.cursor.attrs = _BLANK
+        self.ensure_vbounds()  # in origin mode the cursor stays inside the region (xterm.js)
 
     def _region(self) -> tuple[int, int]:
         return self.margins or (0, self.lines - 1)
@@ -757,7 +762,9 @@ class TerminalScreen(pyte.Screen):
     def draw(self, data: str) -> None:
         """Print text at the cursor, wrapping, inserting and joining like xterm.js."""
         charset = self.g1_charset if self.charset else self.g0_charset
-        plain = data.isascii()
+        plain = data.isascii() and data.isprintable()
+        if not plain:
+            data = _SURROGATE.sub("\ufffd", data)
         if charset is not cs.LAT1_MAP:
             data = data.translate(charset)  # line drawing maps ASCII to width-1 characters
         if not data:
@@ -794,6 +801,8 @@ class TerminalScreen(pyte.Screen):
             return
         for c in data:
             width = wcwidth(c)
+            if width < 0:  # a control character: the parser never passes one here
+                continue
             if width == 0:  # combining marks, ZWJ, variation selectors join the previous cell
                 x = cursor.x - 1
                 if x >= 0:
@@ -991,7 +1000,8 @@ class TerminalScreen(pyte.Screen):
         It paints the normal screen; if a program is on the alternate screen, it then switches
         to it and paints that too, so the program's exit restores the normal screen as usual.
         Then the scroll region, modes, cursor (position, pending wrap, visibility, style), pen
-        and charsets. The cursor is hidden while painting.
+        and charsets. The cursor is hidden while painting. Last comes any sequence the output
+        has begun but not finished, so the live output that follows completes it there too.
         """
         out = ["\x1b[?25l\x1b[m\x1b[r\x1b[?6l\x1b[?7h\x1b[4l"]
         if self._normal is None:
@@ -1018,21 +1028,63 @@ class TerminalScreen(pyte.Screen):
             out.append(f"\x1b[{self.cursor_style} q")
         if mo.DECAWM not in self.mode:
             out.append("\x1b[?7l")
-        self._place_cursor(out)
-        out.append(_sgr(self.cursor.attrs))
-        if self.g0_charset is cs.VT100_MAP:
-            out.append("\x1b(0")
-        if self.g1_charset is cs.VT100_MAP:
-            out.append("\x1b)0")
-        if self.charset:
-            out.append("\x0e")
-        if mo.IRM in self.mode:
-            out.append("\x1b[4h")
-        if mo.LNM in self.mode:
-            out.append("\x1b[20h")
-        if not self.cursor.hidden:
-            out.append("\x1b[?25h")
+        top = 0
+        if mo.DECOM in self.mode:
+            out.append("\x1b[?6h")
+            top = self.margins.top if self.margins is not None else 0
+        row = self.cursor.y - top + 1
+        charsets = "\x1b(0" if self.g0_charset is cs.VT100_MAP else ""
+        charsets += "\x1b)0" if self.g1_charset is cs.VT100_MAP else ""
+        charsets += "\x0e" if self.charset else ""
+        # Rewriting the cell before the cursor restores a pending wrap and, when it is the last
+        # output, the character a following REP repeats; so then it has to come last.
+        before = self._cell_before_cursor()
+        keep_rep = (
+            before is not None
+            and self._last_char != ""
+            and before[1].data.endswith(self._last_char)
+            and before[1][1:] == self.cursor.attrs[1:]
+            and mo.IRM not in self.mode
+        )
+        if not keep_rep:
+            if self.cursor.x < self.columns or before is None:
+                out.append(f"\x1b[{row};{min(self.cursor.x, self.columns - 1) + 1}H")
+            else:
+                out.append(f"\x1b[{row};{before[0] + 1}H{_sgr(before[1])}{before[1].data}")
+            out.append(_sgr(self.cursor.attrs) + charsets)
+            out.append("\x1b[4h" if mo.IRM in self.mode else "")
+        out.append("\x1b[20h" if mo.LNM in self.mode else "")
+        out.append("" if self.cursor.hidden else "\x1b[?25h")
+        if keep_rep and before is not None:
+            out.append(f"{charsets}\x1b[{row};{before[0] + 1}H{_sgr(before[1])}{before[1].data}")
+        out.append(self._unfinished())
         return "".join(out)
+
+    def _cell_before_cursor(self) -> tuple[int, Char] | None:
+        """The cell that ends right at the cursor (at the right edge when a wrap is pending)."""
+        end = min(self.cursor.x, self.columns)
+        line = self.buffer[self.cursor.y]
+        x = end - 1
+        if x > 0 and line[x].data == "" and _is_wide(line[x - 1]):
+            x -= 1
+        if x < 0:
+            return None
+        cell = line[x]
+        if cell.data == "":
+            cell = cell._replace(data=" ")
+        return (x, cell) if x + (2 if _is_wide(cell) else 1) == end else None
+
+    def _unfinished(self) -> str:
+        """The sequence the output has begun and not finished, to be finished by what follows."""
+        if self._csi_ignoring:
+            return "\x1b[<"  # a CSI no terminal acts on: the rest of it is ignored as well
+        if self._string is not None:
+            payload = "".join(self._string.parts)
+            code, separator, _ = payload.partition(";")
+            if self._string.osc and (not separator or code in ("0", "1", "2")):
+                return "\x1b]" + payload  # a title on its way
+            return "\x1bX"  # any other string: ignored until its end, as SOS is
+        return self._carry
 
     def _paint(self, out: list[str], buffer: _Buffer, savepoints: list[Savepoint]) -> None:
         """Clear, then every non-blank cell, then the buffer's DECSC slot if it has one."""
@@ -1078,25 +1130,6 @@ class TerminalScreen(pyte.Screen):
             if charsets:
                 out.append("\x1b(B\x1b)B\x0f")
         out.append("\x1b[m")
-
-    def _place_cursor(self, out: list[str]) -> None:
-        x, y = self.cursor.x, self.cursor.y
-        top = 0
-        if mo.DECOM in self.mode and self.margins is not None:
-            out.append("\x1b[?6h")
-            top = self.margins.top
-        if x < self.columns:
-            out.append(f"\x1b[{y - top + 1};{x + 1}H")
-            return
-        # Pending wrap: rewrite the last cell so the next character wraps, as it would have.
-        line = self.buffer[y]
-        x = self.columns - 1
-        if line[x].data == "" and x > 0 and _is_wide(line[x - 1]):
-            x -= 1
-        cell = line[x]
-        if cell.data == "":
-            cell = cell._replace(data=" ")
-        out.append(f"\x1b[{y - top + 1};{x + 1}H{_sgr(cell)}{cell.data}")
 
 
 # --- scrollback --------------------------------------------------------------------------
@@ -1208,7 +1241,7 @@ def _scrollback(tail: str, screen: TerminalScreen) -> str:
         pos = token.end()
         kind = token.lastgroup
         if kind == "text":
-            lines.text(token[0])
+            lines.text(_SURROGATE.sub("\ufffd", token[0]))
         elif kind == "sgr":
             lines.row.append("\x1b[" + token[3] + "m")
         elif kind == "control":
@@ -1230,7 +1263,7 @@ def _scrollback(tail: str, screen: TerminalScreen) -> str:
         elif kind == "esc" and token[0] == "\x1bc":
             lines.erase_screen(len(lines.rows) + 1)
     rows = [*lines.rows, (lines.row, False)]
-    keep = rows[: max(len(rows) - min(screen.normal_cursor_row() + 1, screen.lines), 0)]
+    keep = rows[: max(len(rows) - min(screen._normal_cursor_row() + 1, screen.lines), 0)]
     if not keep:
         return ""
     out = ["\x1b[m"]

@@ -56,6 +56,7 @@ class PtyTransport(Transport):
         self._writing = False
         self._exit_reason: str | None = None
         self._closed = False
+        self._reaping: asyncio.Future[None] | None = None
 
     @classmethod
     def spawn(cls, manager: NamedTermManager, cwd: str | None = None) -> PtyTransport:
@@ -93,14 +94,27 @@ class PtyTransport(Transport):
         text = self._decoder.decode(b"".join(chunks), final=eof)
         if text and self._sink is not None:
             self._sink.on_output(text)
-        if eof:
-            self._finish(self._describe_exit())
+        if eof and self._loop is not None:
+            self._loop.remove_reader(self._fd)
+            self._reaping = asyncio.ensure_future(self._reap())
+
+    async def _reap(self) -> None:
+        # The PTY closes a moment before the shell can be reaped; wait (briefly) for its status,
+        # so everyone is told why it ended ("killed by signal 9", "exited with status 1").
+        for _ in range(100):
+            if not self._alive():
+                break
+            await asyncio.sleep(0.01)
+        self._finish(self._describe_exit())
+
+    def _alive(self) -> bool:
+        try:
+            return bool(self._proc.isalive())
+        except (OSError, PtyProcessError):
+            return False
 
     def _describe_exit(self) -> str:
-        try:
-            alive = self._proc.isalive()
-        except (OSError, PtyProcessError):
-            alive = False
+        alive = self._alive()
         status, sig = (
             getattr(self._proc, "exitstatus", None),
             getattr(self._proc, "signalstatus", None),
@@ -164,6 +178,8 @@ class PtyTransport(Transport):
         if self._closed:
             return
         self._closed = True
+        if self._reaping is not None:
+            self._reaping.cancel()
         self._finish("the session ended")
         try:
             pgid = os.getpgid(self._proc.pid)

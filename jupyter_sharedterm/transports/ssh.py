@@ -402,8 +402,9 @@ class PromptRequest:
     """Something only a person can answer during authentication.
 
     `kind` is "password", "keyboard-interactive" (the device's own questions, e.g. an OTP) or
-    "passphrase" (to unlock a key file). The callback returns one answer per field, or an empty
-    list to decline (the next auth method is tried).
+    "passphrase" (to unlock a key file). `attempt` counts password tries (2 = the first was
+    refused). The callback returns one answer per field, or an empty list to decline (the next
+    auth method is tried).
     """
 
     kind: Literal["password", "keyboard-interactive", "passphrase"]
@@ -414,6 +415,7 @@ class PromptRequest:
     prompts: tuple[PromptField, ...]
     name: str = ""
     instructions: str = ""
+    attempt: int = 1
 
 
 PromptCallback = Callable[[PromptRequest], Awaitable[list[str]]]
@@ -512,6 +514,7 @@ class _Hop:
         prompts: Sequence[tuple[str, bool]],
         name: str = "",
         instructions: str = "",
+        attempt: int = 1,
     ) -> PromptRequest:
         t = self.target
         return PromptRequest(
@@ -523,6 +526,7 @@ class _Hop:
             prompts=tuple(PromptField(text, echo) for text, echo in prompts),
             name=name,
             instructions=instructions,
+            attempt=attempt,
         )
 
     def pin_accepted_key(self) -> None:
@@ -639,7 +643,11 @@ class _Client(asyncssh.SSHClient):
         self._password_attempts += 1
         t = hop.target
         answers = await hop.ask(
-            hop.request("password", [(f"Password for {t.username}@{t.host}:", False)])
+            hop.request(
+                "password",
+                [(f"Password for {t.username}@{t.host}:", False)],
+                attempt=self._password_attempts,
+            )
         )
         return None if answers is None else answers[0]
 
@@ -850,7 +858,7 @@ class SshTransport(Transport):
         self._sink: TransportSink | None = None
         self._conns: list[asyncssh.SSHClientConnection] = []  # jump hosts first, device last
         self._chan: asyncssh.SSHClientChannel[bytes] | None = None
-        self._hop: _Hop | None = None  # the device's hop, for mapping a lost link
+        self._hop: _Hop | None = None  # for mapping errors to the host they concern
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._queue: collections.deque[bytes] = collections.deque()
         self._queued_bytes = 0
@@ -860,7 +868,6 @@ class SshTransport(Transport):
         self._closing = asyncio.Event()
         self._start_done = asyncio.Event()
         self._progress: _Progress | None = None
-        self._connecting_hop: _Hop | None = None
 
     @property
     def target(self) -> SshTarget:
@@ -923,7 +930,7 @@ class SshTransport(Transport):
                     if closing not in done:
                         continue
                     raise TransportClosed("the SSH session was closed while connecting")
-                hop = self._connecting_hop
+                hop = self._hop
                 raise _map_error(asyncio.TimeoutError(), hop)
         finally:
             for pending in (task, closing):
@@ -979,7 +986,7 @@ class SshTransport(Transport):
             self._progress,
             self._prompt_timeout,
         )
-        self._connecting_hop = self._hop = hop
+        self._hop = hop  # the hop being connected; at the end, the device's own
         methods = list(target.auth)
         try:
             conn = await asyncssh.connect(

@@ -434,3 +434,51 @@ async def test_invite_links_are_single_purpose(api: Api) -> None:
     iid2, secret2 = await api.invite("alice", sid, "viewer")
     assert (await api("alice", "DELETE", "sessions", sid, "invites", iid2))[0] == 204
     assert await api("carol", "POST", "join", iid2, body={"secret": secret2}) == bad
+
+
+@pytest.mark.parametrize(
+    "program, ready",
+    [
+        ("vim -u NONE -i NONE -N notes.txt", "line 40 of the notes"),
+        ("less -R notes.txt", "line 1 of the notes"),
+    ],
+)
+async def test_a_late_joiner_sees_the_exact_screen_of_a_full_screen_program(
+    api: Api, peers: Any, jp_root_dir: Any, program: str, ready: str
+) -> None:
+    (jp_root_dir / "notes.txt").write_text(
+        "".join(f"\x1b[1mline {i} of the notes\x1b[0m\n" if i % 5 == 0 else f"line {i} of the notes\n"
+                for i in range(1, 200))
+    )
+    sid = (await api.share_shell("alice"))["id"]
+    await api.admit("alice", sid, "bob", "viewer")
+    alice = await peers("alice", sid)
+    alice.stdin("for i in $(seq 1 100); do echo scroll-$i; done\r")  # scrollback behind the program
+    await alice.wait_output("scroll-100")
+    alice.stdin(f"{program}\r")
+    if program.startswith("vim"):
+        alice.stdin("40G")  # move, so the screen is not just the file's top
+    await alice.wait_for(lambda: any(ready in line for line in alice.display()), ready)
+    await asyncio.sleep(0.3)  # let the program finish drawing; compared below, not assumed
+    bob = await peers("bob", sid)
+    await bob.wait_for(lambda: bob.chunks, "the screen")
+
+    def cells(peer: Any) -> list[tuple[Any, ...]]:
+        screen = peer.screen
+        return [
+            (ch.data, ch.fg, ch.bg, ch.bold, ch.italics, ch.underscore, ch.reverse)
+            for y in range(screen.lines)
+            for ch in (screen.buffer[y][x] for x in range(screen.columns))
+        ]
+
+    def same() -> bool:
+        cursor = (bob.screen.cursor.x, bob.screen.cursor.y)
+        return bob.display() == alice.display() and cells(bob) == cells(alice) and cursor == (
+            alice.screen.cursor.x, alice.screen.cursor.y)
+
+    await bob.wait_for(same, "the owner's screen, cell by cell")
+    if program.startswith("less"):  # less -R renders the file's bold lines
+        assert any(cell[3] for cell in cells(alice))
+    alice.stdin("\x1b:q!\r" if program.startswith("vim") else "q")
+    await alice.wait_for(lambda: any("scroll-100" in line for line in alice.display())
+                         or any("#" in line for line in alice.display()), "the shell again")

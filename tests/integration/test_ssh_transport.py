@@ -652,7 +652,7 @@ async def test_errors_are_plain(tmp_path: Path, host_key: KeyFiles, known_hosts:
         assert "authentication to 127.0.0.1" in str(failed.value) and PASSWORD not in str(
             failed.value
         )
-        assert len(wrong.requests) == 3  # bounded retries
+        assert [r.attempt for r in wrong.requests] == [1, 2, 3]  # bounded retries
 
         with pytest.raises(SshAuthFailed, match="declined"):
             declines = Answers(lambda request: [])

@@ -1,0 +1,1 @@
+"""The jupyter_sharedterm benchmark: `python -m bench` (see bench/README.md)."""

@@ -1,0 +1,138 @@
+/**
+ * The REST client: one method per route of `docs/protocol.md`, errors carrying the server's
+ * own message.
+ */
+
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  ICreateSessionRequest,
+  IInvite,
+  IJoinReply,
+  InviteRole,
+  IParticipant,
+  ISessionModel,
+  Role,
+  Routes
+} from './protocol';
+
+/** A refused request: `status` is the HTTP status, `message` the server's `{"message"}`. */
+export class SharedTermError extends Error {
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message);
+    this.name = 'SharedTermError';
+  }
+}
+
+/** Talks to the server extension's REST routes as the signed-in user. */
+export class SharedTermClient {
+  constructor(readonly serverSettings: ServerConnection.ISettings) {}
+
+  /** Sessions the user takes part in. */
+  listSessions(): Promise<ISessionModel[]> {
+    return this._request<ISessionModel[]>('GET', [Routes.sessions]);
+  }
+
+  /** Share an open JupyterLab terminal, or start a new shared shell; the caller owns it. */
+  createSession(body: ICreateSessionRequest): Promise<ISessionModel> {
+    return this._request<ISessionModel>('POST', [Routes.sessions], body);
+  }
+
+  getSession(sid: string): Promise<ISessionModel> {
+    return this._request<ISessionModel>('GET', [Routes.sessions, sid]);
+  }
+
+  /** End the session for everyone (owners). */
+  async endSession(sid: string): Promise<void> {
+    await this._request<null>('DELETE', [Routes.sessions, sid]);
+  }
+
+  setRole(sid: string, pid: string, role: Role): Promise<IParticipant> {
+    return this._request<IParticipant>(
+      'PATCH',
+      [Routes.sessions, sid, 'participants', pid],
+      { role }
+    );
+  }
+
+  async removeParticipant(sid: string, pid: string): Promise<void> {
+    await this._request<null>('DELETE', [Routes.sessions, sid, 'participants', pid]);
+  }
+
+  /** A new invite; its `url` (with the secret) is only in this answer. */
+  createInvite(sid: string, role: InviteRole): Promise<IInvite> {
+    return this._request<IInvite>('POST', [Routes.sessions, sid, 'invites'], { role });
+  }
+
+  listInvites(sid: string): Promise<IInvite[]> {
+    return this._request<IInvite[]>('GET', [Routes.sessions, sid, 'invites']);
+  }
+
+  async revokeInvite(sid: string, iid: string): Promise<void> {
+    await this._request<null>('DELETE', [Routes.sessions, sid, 'invites', iid]);
+  }
+
+  /** Redeem an invite as the signed-in user. */
+  join(invite: string, secret: string): Promise<IJoinReply> {
+    return this._request<IJoinReply>('POST', [Routes.join, invite], { secret });
+  }
+
+  private async _request<T>(
+    method: string,
+    parts: string[],
+    body?: unknown
+  ): Promise<T> {
+    const settings = this.serverSettings;
+    const url = URLExt.join(
+      settings.baseUrl,
+      ...parts.map((part, i) => (i === 0 ? part : encodeURIComponent(part)))
+    );
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+    }
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(url, init, settings);
+    } catch (error) {
+      throw new ServerConnection.NetworkError(error as TypeError);
+    }
+    const text = await response.text();
+    let parsed: unknown = null;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = null;
+      }
+    }
+    if (!response.ok) {
+      throw new SharedTermError(response.status, errorMessage(response, parsed));
+    }
+    return parsed as T;
+  }
+}
+
+function errorMessage(response: Response, body: unknown): string {
+  if (
+    body !== null &&
+    typeof body === 'object' &&
+    typeof (body as { message?: unknown }).message === 'string' &&
+    (body as { message: string }).message
+  ) {
+    return (body as { message: string }).message;
+  }
+  return `${response.status} ${response.statusText}`.trim();
+}
+
+/** A person-readable message for any error thrown by the client. */
+export function describeError(error: unknown): string {
+  if (error instanceof ServerConnection.NetworkError) {
+    return 'The server cannot be reached. Check your connection and try again.';
+  }
+  return error instanceof Error ? error.message : String(error);
+}
