@@ -238,11 +238,11 @@ def _goals(s: dict[str, Any]) -> list[dict[str, Any]]:
     g.append(_goal("one stalled reader: others' rate vs unstalled", v, ">= 0.95x", _cmp(v, ">=", 0.95), "x"))
     v = _get(s["stall"], ST, "stalled", "rss_growth_peak_mib")
     mb = _get(s["stall"], ST, "stalled", "mb")
-    g.append(_goal(f"one stalled reader: server RSS growth over {mb} MB", v, "< 16 MiB", _cmp(v, "<", 16), "MiB"))
+    g.append(_goal(f"one stalled reader: server RSS growth over {_f(mb, 0)} MB", v, "< 16 MiB", _cmp(v, "<", 16), "MiB"))
     late = s["late"].get(ST, {})
     v = late.get("correct_screen_ms")
     ok = None if not late else (v is not None and v <= 50 and late.get("correct") == late.get("reps"))
-    g.append(_goal(f"late joiner: correct screen after {late.get('mb')} MB", v, "<= 50 ms, correct", ok, "ms"))
+    g.append(_goal(f"late joiner: correct screen after {_f(late.get('mb'), 0)} MB", v, "<= 50 ms, correct", ok, "ms"))
     rec = s["recording"]
     if not rec["integrated"] or not rec["by_readers"]:
         g.append(_goal("recording on: fan-out cost", None, "< 10%", None))

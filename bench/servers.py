@@ -43,7 +43,10 @@ def http(
     try:
         with _OPENER.open(req, timeout=timeout) as resp:
             raw = resp.read()
-            return resp.status, (json.loads(raw) if raw else None)
+            try:
+                return resp.status, (json.loads(raw) if raw else None)
+            except ValueError:
+                return resp.status, raw.decode(errors="replace")
     except urllib.error.HTTPError as e:
         raw = e.read()
         try:

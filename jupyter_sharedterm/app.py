@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, Unicode, default
 
+from .handlers.guest import GuestGate, GuestPageHandler, GuestStaticHandler
 from .handlers.recordings import (
     RecordingCastHandler,
     RecordingHandler,
@@ -82,6 +84,23 @@ class SharedTermApp(ExtensionApp):
         "gap marker once it can.",
     )
 
+    allow_guests = Bool(
+        config=True,
+        help="Let people with no Jupyter identity join a session through an invite link, as "
+        "guests confined to that session. Default: on, except under JupyterHub, where guests "
+        "would bypass the Hub's access model.",
+    )
+    guest_cookie_seconds = Float(
+        12 * 3600.0,
+        config=True,
+        help="How long a guest's cookie is valid (seconds). It dies sooner with its session, "
+        "its removal, or a server restart.",
+    )
+
+    @default("allow_guests")
+    def _default_allow_guests(self) -> bool:
+        return "JUPYTERHUB_API_TOKEN" not in os.environ
+
     def initialize_settings(self) -> None:
         serverapp = self.serverapp
         assert serverapp is not None and serverapp.event_logger is not None
@@ -107,7 +126,11 @@ class SharedTermApp(ExtensionApp):
             if interrupted:
                 self.log.info("sharedterm: %d recordings marked interrupted", len(interrupted))
             recording = RecordingConfig(
-                store, capture_input=self.record_input, on_write_error=self.recording_write_error
+                store,
+                capture_input=self.record_input,
+                on_write_error="continue"
+                if self.recording_write_error == "continue"
+                else "stop_input",
             )
         self.manager = SessionManager(
             recording=recording,
@@ -118,6 +141,9 @@ class SharedTermApp(ExtensionApp):
             root_dir=serverapp.root_dir,
         )
         self.settings["sharedterm_manager"] = self.manager
+        self.settings["sharedterm_guests"] = GuestGate(
+            enabled=self.allow_guests, cookie_seconds=self.guest_cookie_seconds
+        )
 
     def initialize_handlers(self) -> None:
         sessions = "api/sharedterm/sessions"
@@ -131,6 +157,8 @@ class SharedTermApp(ExtensionApp):
                 (rf"/{sessions}/({_ID})/terminal", TerminalSocketHandler),
                 (rf"/{sessions}/({_ID})/recording", SessionRecordingHandler),
                 (rf"/api/sharedterm/join/({_ID})", JoinHandler),
+                (rf"/sharedterm/join/({_ID})", GuestPageHandler),
+                (r"/sharedterm/guest/static/(.*)", GuestStaticHandler),
                 (r"/api/sharedterm/recordings", RecordingsHandler),
                 (rf"/api/sharedterm/recordings/({_ID})", RecordingHandler),
                 (rf"/api/sharedterm/recordings/({_ID})/cast", RecordingCastHandler),

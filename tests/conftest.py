@@ -38,6 +38,10 @@ def jp_server_config(jp_server_config: Any) -> dict[str, Any]:
             "terminado_settings": {"shell_command": ["/bin/bash", "--norc", "--noprofile"]},
         },
         "SharedTermApp": {"owner_grace_seconds": 30.0},
+        # As the installed jupyter-config/ sets it: every JupyterLab terminal is recorded.
+        "TerminalsExtensionApp": {
+            "terminal_manager_class": "jupyter_sharedterm.terminals.RecordedTerminalManager"
+        },
     }
 
 

@@ -70,7 +70,7 @@ class Api:
 class ReferenceScreen(pyte.Screen):  # type: ignore[misc]
     """Plain pyte, independent of the server's own emulator, as a participant's terminal.
 
-    pyte 0.8 raises on private SGR sequences (`CSI > 4 ; 2 m`, sent by vim); a terminal ignores them.
+    pyte 0.8 raises on private SGR (`CSI > 4 ; 2 m`, which vim sends); a terminal ignores it.
     """
 
     def select_graphic_rendition(self, *attrs: int, private: bool = False) -> None:

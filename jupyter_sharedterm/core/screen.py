@@ -748,6 +748,10 @@ class TerminalScreen(pyte.Screen):
             stops = [s for s in self.tabstops if s > self.cursor.x]
             self.cursor.x = min(stops) if stops else self.columns - 1
 
+    def set_tab_stop(self) -> None:
+        """HTS; with a wrap pending the stop goes on the last column."""
+        self.tabstops.add(min(self.cursor.x, self.columns - 1))
+
     def forward_tab(self, count: int = 1) -> None:
         for _ in range(min(count, self.columns)):
             self.tab()
@@ -1081,9 +1085,11 @@ class TerminalScreen(pyte.Screen):
         if self._string is not None:
             payload = "".join(self._string.parts)
             code, separator, _ = payload.partition(";")
-            if self._string.osc and (not separator or code in ("0", "1", "2")):
+            if not self._string.osc:
+                return "\x1bX"  # DCS, APC...: ignored until it ends, as SOS is
+            if not separator or code in ("0", "1", "2"):
                 return "\x1b]" + payload  # a title on its way
-            return "\x1bX"  # any other string: ignored until its end, as SOS is
+            return "\x1b]9999;"  # an OSC no terminal knows: ignored until its BEL or ST
         return self._carry
 
     def _paint(self, out: list[str], buffer: _Buffer, savepoints: list[Savepoint]) -> None:

@@ -340,7 +340,10 @@ class Session:
             self._set_driver(None)
 
     def remove(self, actor: ParticipantId, target: ParticipantId) -> None:
-        """Remove someone: their sockets close and their identity cannot rejoin this session."""
+        """Remove someone: their sockets close and their identity cannot rejoin this session.
+
+        A removed guest's link is revoked too: a guest has no identity to ban but the link.
+        """
         self.authorize(actor, Action.MANAGE)
         p = self.participant(target)
         if p.role is Role.OWNER and len(self.owners()) == 1:
@@ -351,6 +354,11 @@ class Session:
         p.connections = 0
         self._banned.add(p.identity)
         self._events.append(Removed(p.id, actor))
+        via = self.invites.get(p.via_invite) if p.via_invite is not None else None
+        if p.kind is Kind.GUEST and via is not None and not via.revoked:
+            # A guest's only lasting credential is the link: the removal sticks only if it dies.
+            via.revoked = True
+            self._events.append(InviteRevoked(via.id, actor))
         if self.driver == p.id:
             self._set_driver(None)
 

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
@@ -308,7 +308,5 @@ class GuestStaticHandler(FileFindHandler):
         super().set_default_headers()
         self.set_header("Referrer-Policy", "no-referrer")
 
-    @classmethod
-    def settings_for(cls) -> dict[str, Any]:
-        """The route's keyword arguments."""
-        return {"path": [str(GUEST_STATIC_DIR)]}
+    def initialize(self) -> None:  # type: ignore[override]
+        super().initialize(path=[str(GUEST_STATIC_DIR)])

@@ -6,11 +6,13 @@ import contextlib
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import ensure_async
 from tornado import web
 
 from ..core.errors import DomainError, ErrorCode
 from ..protocol import parse_recording_change
 from ..recording.store import RecordingMeta, RecordingNotFound, RecordingStore
+from ..terminals import TERMINAL_USERS
 from .base import SharedTermAPIHandler
 
 __all__ = [
@@ -37,29 +39,42 @@ class _RecordingHandler(SharedTermAPIHandler):
             raise DomainError(ErrorCode.NOT_FOUND, "Recordings are turned off on this server.")
         return recording.store
 
-    def meta(self, rid: str) -> RecordingMeta:
+    async def may_open(self, meta: RecordingMeta) -> bool:
+        """Session recordings: their owners and participants. A terminal's own recording:
+        whoever may use terminals on this server (terminals are the server's, not one user's)."""
+        if meta.may_open(self.caller()[0]):
+            return True
+        if TERMINAL_USERS not in meta.owners:
+            return False
+        allowed = self.authorizer.is_authorized(self, self.current_user, "read", "terminals")
+        return bool(await ensure_async(allowed))
+
+    async def meta(self, rid: str) -> RecordingMeta:
         try:
-            return self.store().get(rid, user=self.caller()[0])
+            meta = self.store().get(rid)
         except RecordingNotFound:
+            meta = None
+        if meta is None or not await self.may_open(meta):
             # Unknown, malformed and not-yours answer alike (SECURITY 32).
-            raise DomainError(ErrorCode.NOT_FOUND, "No such recording.") from None
+            raise DomainError(ErrorCode.NOT_FOUND, "No such recording.")
+        return meta
 
 
 class RecordingsHandler(_RecordingHandler):
     @web.authenticated
     @authorized
-    def get(self) -> None:
+    async def get(self) -> None:
         if self.manager.recording is None:
             self.reply([])
             return
-        self.reply([_model(m) for m in self.store().list(user=self.caller()[0])])
+        self.reply([_model(m) for m in self.store().list() if await self.may_open(m)])
 
 
 class RecordingHandler(_RecordingHandler):
     @web.authenticated
     @authorized
-    def get(self, rid: str) -> None:
-        self.reply(_model(self.meta(rid)))
+    async def get(self, rid: str) -> None:
+        self.reply(_model(await self.meta(rid)))
 
 
 class RecordingCastHandler(_RecordingHandler):
@@ -68,9 +83,9 @@ class RecordingCastHandler(_RecordingHandler):
     @web.authenticated
     @authorized
     async def get(self, rid: str) -> None:
-        meta = self.meta(rid)
+        meta = await self.meta(rid)
         try:
-            cast = self.store().open_cast(meta.id, user=self.caller()[0])
+            cast = self.store().open_cast(meta.id)
         except RecordingNotFound:
             raise DomainError(ErrorCode.NOT_FOUND, "No such recording.") from None
         self.set_header("Content-Type", "application/x-asciicast")

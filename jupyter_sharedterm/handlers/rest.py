@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web
 
@@ -16,6 +16,7 @@ from ..protocol import (
     parse_role_change,
 )
 from .base import SharedTermAPIHandler
+from .guest import join_as_guest, redeem
 
 __all__ = [
     "InviteHandler",
@@ -122,13 +123,19 @@ class InviteHandler(SharedTermAPIHandler):
 
 
 class JoinHandler(SharedTermAPIHandler):
-    """Redeem an invite as the signed-in user (guests, with no identity, come with guest links)."""
+    """Redeem an invite: as the signed-in user, or as a guest when there is no Jupyter identity."""
 
-    @web.authenticated
-    @authorized
-    def post(self, iid: str) -> None:
+    @allow_unauthenticated  # no identity = a guest, never a Jupyter user (see handlers/guest.py)
+    async def post(self, iid: str) -> None:
+        if self.current_user is None:
+            join_as_guest(self, iid)
+            return
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "write", self.auth_resource)
+        )
+        if not allowed:
+            raise web.HTTPError(403, "You may not use shared terminals on this server.")
         request = parse_join_request(self.json_body())
         identity, name = self.caller()
-        live = self.manager.session_of_invite(iid)
-        p = live.join(iid, request.secret, identity=identity, name=name, kind=Kind.USER)
+        live, p = redeem(self, iid, request.secret, identity=identity, name=name, kind=Kind.USER)
         self.reply({"session": live.id, "participant": p.id, "role": p.role.value})

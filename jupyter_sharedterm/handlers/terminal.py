@@ -1,11 +1,12 @@
 """The terminal websocket: `api/sharedterm/sessions/SID/terminal`, refused before the upgrade
-unless the caller is a current participant, then a thin pipe into the live session."""
+unless the caller is a current participant (a Jupyter user, or a guest holding this session's
+guest cookie), then a thin pipe into the live session."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import ensure_async
@@ -17,6 +18,7 @@ from ..live import Client, LiveSession
 from ..manager import SessionManager, user_identity
 from ..protocol import MAX_FRAME_BYTES
 from .base import error_status
+from .guest import guest_participant
 
 __all__ = ["TerminalSocketHandler"]
 
@@ -34,17 +36,21 @@ class TerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def get_compression_options(self) -> None:
         return None  # no permessage-deflate: no compression bombs
 
-    @ws_authenticated
+    @allow_unauthenticated  # no Jupyter user: only a guest cookie for this very session admits
     async def get(self, sid: str, *args: Any, **kwargs: Any) -> None:
         user = self.current_user
-        allowed = await ensure_async(
-            self.authorizer.is_authorized(self, user, "execute", self.auth_resource)
-        )
-        if not allowed:
-            raise web.HTTPError(403, "You may not use shared terminals on this server.")
         manager: SessionManager = self.settings["sharedterm_manager"]
+        if user is not None:
+            allowed = await ensure_async(
+                self.authorizer.is_authorized(self, user, "execute", self.auth_resource)
+            )
+            if not allowed:
+                raise web.HTTPError(403, "You may not use shared terminals on this server.")
         try:
-            live, me = manager.participant(sid, user_identity(user.username))
+            if user is None:
+                live, me = guest_participant(self, manager, sid)  # 403 without a valid cookie
+            else:
+                live, me = manager.participant(sid, user_identity(user.username))
         except DomainError as e:
             raise web.HTTPError(error_status(e), e.message) from None
         if not live.session.active:

@@ -12,6 +12,7 @@ from typing import Any, Final
 from ptyprocess import PtyProcessError
 from terminado.management import NamedTermManager, PtyWithClients
 from tornado.ioloop import IOLoop
+from tornado.websocket import WebSocketHandler
 
 from .base import Transport, TransportClosed, TransportError, TransportSink
 
@@ -26,6 +27,8 @@ def adopt_terminal(manager: NamedTermManager, name: str) -> PtyWithClients:
 
     Afterwards `/terminals/websocket/NAME` and `/api/terminals/NAME` answer 404, and its
     existing stock websockets are closed: the PTY is reachable only through the session.
+    Clients that are not websockets (the terminal's own recording) stay attached, and the
+    transport keeps feeding them.
     """
     terminal: PtyWithClients | None = manager.terminals.get(name)
     if terminal is None:
@@ -35,8 +38,9 @@ def adopt_terminal(manager: NamedTermManager, name: str) -> PtyWithClients:
     manager.ptys_by_fd.pop(fd, None)
     del manager.terminals[name]
     for client in list(terminal.clients):
-        client.close()
-    terminal.clients.clear()
+        if isinstance(client, WebSocketHandler):
+            client.close()
+            terminal.clients.remove(client)
     return terminal
 
 
@@ -92,8 +96,11 @@ class PtyTransport(Transport):
             chunks.append(data)
             size += len(data)
         text = self._decoder.decode(b"".join(chunks), final=eof)
-        if text and self._sink is not None:
-            self._sink.on_output(text)
+        if text:
+            for observer in self._terminal.clients:  # e.g. the terminal's own recording
+                observer.on_pty_read(text)
+            if self._sink is not None:
+                self._sink.on_output(text)
         if eof and self._loop is not None:
             self._loop.remove_reader(self._fd)
             self._reaping = asyncio.ensure_future(self._reap())
@@ -171,6 +178,9 @@ class PtyTransport(Transport):
                 self._loop.remove_writer(self._fd)
                 self._writing = False
         self._pending.clear()
+        for observer in self._terminal.clients:
+            observer.on_pty_died()
+        self._terminal.clients.clear()
         if self._sink is not None:
             self._sink.on_exit(reason)
 

@@ -1,82 +1,61 @@
 /**
- * Wiring only: the JupyterLab plugin that adds "Share" to every terminal.
+ * Wiring only: commands, the Share button on every terminal, the shared terminal tabs and
+ * the session panel.
  */
 
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
   ICommandPalette,
+  InputDialog,
+  IThemeManager,
   MainAreaWidget,
   Notification,
-  ToolbarButton
+  ToolbarButton,
+  WidgetTracker
 } from '@jupyterlab/apputils';
-import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminal, ITerminalTracker } from '@jupyterlab/terminal';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { shareIcon, usersIcon } from '@jupyterlab/ui-components';
+
+import { describeError, SharedTermClient } from './client';
+import { roleLabel, SharedSession } from './model';
+import { SessionPanel } from './panel';
+import { ISessionModel, parseJoinLink } from './protocol';
+import { SharedTerminalPanel } from './terminal';
 
 /** Command ids, `sharedterm:verb-noun`. */
 export namespace CommandIDs {
   export const shareTerminal = 'sharedterm:share-terminal';
+  export const newSession = 'sharedterm:new-session';
+  export const joinSession = 'sharedterm:join-session';
+  export const openSession = 'sharedterm:open-session';
+  export const showPanel = 'sharedterm:show-panel';
 }
 
-/** The REST route that creates a shared session, relative to the server's base URL. */
-const SESSIONS_PATH = 'api/sharedterm/sessions';
-
-/** A terminal panel as ITerminalTracker tracks it. */
+/** A stock terminal panel as ITerminalTracker tracks it. */
 type TerminalPanel = MainAreaWidget<ITerminal.ITerminal>;
 
-/** What the server answers to a successful share (fields the UI reads; the rest is ignored). */
-interface ISessionReply {
-  id?: string;
-}
+/** The stock terminal settings that also apply to shared terminals. */
+const TERMINAL_SETTINGS = '@jupyterlab/terminal-extension:plugin';
+const SHARED_OPTIONS: ReadonlyArray<keyof ITerminal.IOptions> = [
+  'fontFamily',
+  'fontSize',
+  'lineHeight',
+  'theme',
+  'scrollback',
+  'screenReaderMode',
+  'pasteWithCtrlV',
+  'macOptionIsMeta',
+  'cursorBlink',
+  'autoFit'
+];
 
-/**
- * Ask the server to share an open JupyterLab terminal.
- *
- * Returns the created session. Throws an Error whose message is the server's
- * own `{"message": ...}` when the request is refused.
- */
-async function shareTerminal(
-  settings: ServerConnection.ISettings,
-  terminal: string
-): Promise<ISessionReply> {
-  const url = URLExt.join(settings.baseUrl, SESSIONS_PATH);
-  const init: RequestInit = {
-    method: 'POST',
-    body: JSON.stringify({ terminal })
-  };
-  let response: Response;
-  try {
-    response = await ServerConnection.makeRequest(url, init, settings);
-  } catch (error) {
-    throw new ServerConnection.NetworkError(error as TypeError);
-  }
-  const text = await response.text();
-  let body: unknown = null;
-  if (text) {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = null;
-    }
-  }
-  if (!response.ok) {
-    const message =
-      body !== null &&
-      typeof body === 'object' &&
-      typeof (body as { message?: unknown }).message === 'string' &&
-      (body as { message: string }).message
-        ? (body as { message: string }).message
-        : `${response.status} ${response.statusText}`;
-    throw new Error(message);
-  }
-  return body !== null && typeof body === 'object' ? (body as ISessionReply) : {};
-}
-
-/** The name of the server-side terminal behind a panel, if it has one. */
+/** The name of the server-side terminal behind a stock panel, if it has one. */
 function terminalName(panel: TerminalPanel | null): string | null {
   const session = panel?.content.session;
   return session && !session.isDisposed ? session.name : null;
@@ -87,79 +66,306 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Share a live terminal with roles the server enforces.',
   autoStart: true,
   requires: [ITerminalTracker],
-  optional: [ICommandPalette, ITranslator],
+  optional: [ICommandPalette, ITranslator, ILayoutRestorer, ISettingRegistry, IThemeManager],
   activate: (
     app: JupyterFrontEnd,
-    tracker: ITerminalTracker,
+    terminals: ITerminalTracker,
     palette: ICommandPalette | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    restorer: ILayoutRestorer | null,
+    settingRegistry: ISettingRegistry | null,
+    themeManager: IThemeManager | null
   ): void => {
-    const trans = (translator ?? nullTranslator).load('jupyter_sharedterm');
-    const settings = app.serviceManager.serverSettings;
+    translator = translator ?? nullTranslator;
+    const trans = translator.load('jupyter_sharedterm');
+    const { commands, shell } = app;
+    const client = new SharedTermClient(app.serviceManager.serverSettings);
+    const tracker = new WidgetTracker<SharedTerminalPanel>({ namespace: 'sharedterm' });
 
-    const share = async (panel: TerminalPanel | null): Promise<void> => {
-      const name = terminalName(panel);
-      if (name === null) {
-        Notification.warning(trans.__('Open a terminal to share first.'), {
-          autoClose: 5000
-        });
-        return;
-      }
-      try {
-        const session = await shareTerminal(settings, name);
-        const message = session.id
-          ? trans.__('Terminal %1 is shared (session %2).', name, session.id)
-          : trans.__('Terminal %1 is shared.', name);
-        Notification.success(message, { autoClose: 5000 });
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        Notification.error(
-          trans.__('Could not share terminal %1: %2', name, reason),
-          { autoClose: false }
-        );
+    // --- terminal settings: shared terminals look like the user's other terminals -----------
+    const terminalOptions: Partial<ITerminal.IOptions> = {};
+    const applyOptions = (widget: SharedTerminalPanel): void => {
+      for (const key of SHARED_OPTIONS) {
+        const value = terminalOptions[key];
+        if (value !== undefined) {
+          widget.content.setOption(key, value as never);
+        }
       }
     };
+    const settingsReady: Promise<void> = settingRegistry
+      ? settingRegistry
+          .load(TERMINAL_SETTINGS)
+          .then(settings => {
+            const read = (): void => {
+              for (const key of SHARED_OPTIONS) {
+                const value = settings.composite[key];
+                if (value !== undefined && value !== null) {
+                  (terminalOptions as Record<string, unknown>)[key] = value;
+                }
+              }
+              tracker.forEach(applyOptions);
+            };
+            read();
+            settings.changed.connect(read);
+          })
+          .catch(reason => {
+            console.warn('jupyter-sharedterm: terminal settings unavailable', reason);
+          })
+      : Promise.resolve();
+    themeManager?.themeChanged.connect(() => {
+      tracker.forEach(widget => {
+        if (widget.content.getOption('theme') === 'inherit') {
+          widget.content.setOption('theme', 'inherit');
+        }
+      });
+    });
 
-    /** The terminal a context-menu click landed on, else the current one. */
-    const targetPanel = (): TerminalPanel | null => {
+    // --- the session panel ---------------------------------------------------------------------
+    const showPanel = (): void => {
+      shell.activateById(panel.id);
+    };
+    const panel = new SessionPanel({
+      client,
+      translator,
+      actions: {
+        open: sid => commands.execute(CommandIDs.openSession, { session: sid }),
+        newSession: () => commands.execute(CommandIDs.newSession),
+        join: () => commands.execute(CommandIDs.joinSession)
+      }
+    });
+    shell.add(panel, 'right', { rank: 650, type: 'Shared terminal' });
+    restorer?.add(panel, 'sharedterm-panel');
+    tracker.currentChanged.connect((_, widget) => {
+      panel.session = widget?.session ?? null;
+    });
+    tracker.widgetAdded.connect((_, widget) => {
+      widget.disposed.connect(() => {
+        if (panel.session === widget.session) {
+          panel.session = tracker.currentWidget?.session ?? null;
+        }
+        void panel.refreshSessions();
+      });
+    });
+
+    /** Open (or show) the shared terminal of a session, optionally next to `ref`. */
+    const openSession = async (
+      sid: string,
+      options: { model?: ISessionModel; ref?: string } = {}
+    ): Promise<SharedTerminalPanel> => {
+      const existing = tracker.find(widget => widget.session.id === sid);
+      if (existing) {
+        shell.activateById(existing.id);
+        return existing;
+      }
+      await settingsReady;
+      const session = new SharedSession({ sessionId: sid, client, model: options.model });
+      const widget = new SharedTerminalPanel({
+        session,
+        terminalOptions: { ...terminalOptions },
+        translator: translator ?? undefined,
+        onShowPanel: showPanel
+      });
+      shell.add(widget, 'main', {
+        ref: options.ref,
+        mode: options.ref ? 'tab-after' : undefined,
+        type: 'Shared terminal'
+      });
+      await tracker.add(widget);
+      shell.activateById(widget.id);
+      panel.session = session;
+      void panel.refreshSessions();
+      return widget;
+    };
+
+    // --- sharing a stock terminal --------------------------------------------------------------
+    const share = async (stock: TerminalPanel | null): Promise<void> => {
+      const name = terminalName(stock);
+      if (stock === null || name === null) {
+        Notification.warning(trans.__('Open a terminal to share first.'), { autoClose: 5000 });
+        return;
+      }
+      let model: ISessionModel;
+      try {
+        model = await client.createSession({ terminal: name });
+      } catch (error) {
+        Notification.error(
+          trans.__('Could not share terminal %1: %2', name, describeError(error)),
+          { autoClose: false }
+        );
+        return;
+      }
+      // The server has taken the terminal over and closed its stock socket: the shared tab
+      // takes the stock tab's place. The shell goes on; only this view of it is closed.
+      await openSession(model.id, { model, ref: stock.id });
+      if (!stock.content.session.isDisposed) {
+        stock.content.session.dispose();
+      }
+      if (!stock.isDisposed) {
+        stock.dispose();
+      }
+      showPanel();
+      Notification.success(
+        trans.__('Terminal %1 is shared. Invite people from the session panel.', name),
+        { autoClose: 5000 }
+      );
+    };
+
+    /** The stock terminal a context-menu click landed on, else the current one. */
+    const targetTerminal = (): TerminalPanel | null => {
       const node = app.contextMenuHitTest(n => n.classList.contains('jp-Terminal'));
       if (node) {
-        const hit = tracker.find(panel => panel.content.node.contains(node));
+        const hit = terminals.find(p => p.content.node.contains(node));
         if (hit) {
           return hit;
         }
       }
-      return tracker.currentWidget;
+      return terminals.currentWidget;
     };
 
-    app.commands.addCommand(CommandIDs.shareTerminal, {
+    // --- commands ------------------------------------------------------------------------------
+    commands.addCommand(CommandIDs.shareTerminal, {
       label: trans.__('Share Terminal'),
       caption: trans.__('Share this terminal with other people'),
-      isEnabled: () => terminalName(targetPanel()) !== null,
-      execute: () => share(targetPanel())
+      icon: shareIcon,
+      isEnabled: () => terminalName(targetTerminal()) !== null,
+      execute: () => share(targetTerminal())
     });
 
-    palette?.addItem({
-      command: CommandIDs.shareTerminal,
-      category: trans.__('Terminal')
+    commands.addCommand(CommandIDs.newSession, {
+      label: trans.__('New Shared Shell'),
+      caption: trans.__('Start a new shell that you can share'),
+      icon: usersIcon,
+      execute: async () => {
+        try {
+          const model = await client.createSession({ transport: 'local' });
+          const widget = await openSession(model.id, { model });
+          showPanel();
+          return widget;
+        } catch (error) {
+          Notification.error(
+            trans.__('Could not start a shared shell: %1', describeError(error)),
+            { autoClose: false }
+          );
+          return null;
+        }
+      }
     });
+
+    commands.addCommand(CommandIDs.joinSession, {
+      label: trans.__('Join Shared Session…'),
+      caption: trans.__('Join a shared terminal with an invite link'),
+      execute: async args => {
+        let link = typeof args.link === 'string' ? args.link : '';
+        if (!link) {
+          const result = await InputDialog.getText({
+            title: trans.__('Join a shared terminal'),
+            label: trans.__('Paste the invite link you were sent:'),
+            placeholder: trans.__('https://…/sharedterm/join/…#…'),
+            okLabel: trans.__('Join')
+          });
+          if (!result.button.accept || !result.value) {
+            return null;
+          }
+          link = result.value;
+        }
+        const parsed = parseJoinLink(link);
+        if (parsed === null) {
+          Notification.error(
+            trans.__(
+              'That is not an invite link. It looks like …/sharedterm/join/ID#SECRET; ask the owner for a new one.'
+            ),
+            { autoClose: 8000 }
+          );
+          return null;
+        }
+        try {
+          const reply = await client.join(parsed.invite, parsed.secret);
+          const widget = await openSession(reply.session);
+          showPanel();
+          Notification.success(trans.__('You joined as %1.', roleLabel(reply.role)), {
+            autoClose: 4000
+          });
+          return widget;
+        } catch (error) {
+          Notification.error(trans.__('Could not join: %1', describeError(error)), {
+            autoClose: false
+          });
+          return null;
+        }
+      }
+    });
+
+    commands.addCommand(CommandIDs.openSession, {
+      label: args =>
+        typeof args.session === 'string'
+          ? trans.__('Open Shared Session %1', args.session)
+          : trans.__('Open Shared Session'),
+      execute: async args => {
+        const sid = typeof args.session === 'string' ? args.session : '';
+        if (!sid) {
+          showPanel();
+          return null;
+        }
+        if (!tracker.find(widget => widget.session.id === sid)) {
+          // Only active sessions you are still part of are (re)opened, e.g. after a reload.
+          try {
+            const model = await client.getSession(sid);
+            if (model.state !== 'active') {
+              return null;
+            }
+            return openSession(sid, { model });
+          } catch {
+            return null;
+          }
+        }
+        return openSession(sid);
+      }
+    });
+
+    commands.addCommand(CommandIDs.showPanel, {
+      label: trans.__('Show Shared Session Panel'),
+      icon: usersIcon,
+      execute: showPanel
+    });
+
+    if (palette) {
+      const category = trans.__('Shared Terminal');
+      for (const command of [
+        CommandIDs.shareTerminal,
+        CommandIDs.newSession,
+        CommandIDs.joinSession,
+        CommandIDs.showPanel
+      ]) {
+        palette.addItem({ command, category });
+      }
+    }
     app.contextMenu.addItem({
       command: CommandIDs.shareTerminal,
-      selector: '.jp-Terminal',
+      selector: '.jp-Terminal:not(.jp-SharedTerm-terminalPanel .jp-Terminal)',
       rank: 50
     });
 
-    const addButton = (panel: TerminalPanel): void => {
+    restorer
+      ?.restore(tracker, {
+        command: CommandIDs.openSession,
+        args: widget => ({ session: widget.session.id }),
+        name: widget => widget.session.id
+      })
+      .catch(reason => console.warn('jupyter-sharedterm: restore failed', reason));
+
+    // --- the Share button on every stock terminal ----------------------------------------------
+    const addButton = (stock: TerminalPanel): void => {
       const button = new ToolbarButton({
         className: 'jp-SharedTerm-shareButton',
+        icon: shareIcon,
         label: trans.__('Share'),
         tooltip: trans.__('Share this terminal with other people'),
-        onClick: () => void share(panel)
+        onClick: () => void share(stock)
       });
-      panel.toolbar.addItem('sharedterm-share', button);
+      stock.toolbar.addItem('sharedterm-share', button);
     };
-    tracker.forEach(addButton);
-    tracker.widgetAdded.connect((_, panel) => addButton(panel));
+    terminals.forEach(addButton);
+    terminals.widgetAdded.connect((_, stock) => addButton(stock));
   }
 };
 

@@ -15,7 +15,7 @@ from support import DEADLINE, Api
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-QUEUE_LIMIT = 256 << 10
+QUEUE_LIMIT = 1 << 20  # above one read batch (256 KiB), far below the output
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Recordings of shared sessions on a real server: content, markers, pause, access, crash, restart."""
+"""Recordings on a real server: content, markers, pause, access, crash, restart."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from support import DEADLINE, Api
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
@@ -58,8 +57,13 @@ async def test_a_shared_session_is_recorded_with_markers(
     assert validate(cast) == [] and not cast.truncated
     assert "recorded-42" in cast.output()
     labels = markers(cast)
-    for expected in ("recording started", "Bob was admitted as coworker", "Bob joined",
-                     "Bob is now viewer (by Alice)", "recording stopped: Alice ended the session."):
+    for expected in (
+        "recording started",
+        "Bob was admitted as coworker",
+        "Bob joined",
+        "Bob is now viewer (by Alice)",
+        "recording stopped: Alice ended the session.",
+    ):
         assert expected in labels, (expected, labels)
     # An independent player reads it: asciinema (PyPI) prints the recorded output.
     path = tmp_path / "session.cast"
@@ -125,23 +129,40 @@ def _free_port() -> int:
 
 def _start_server(tmp_path: Path, port: int, recordings: Path) -> subprocess.Popen[bytes]:
     tests = str(Path(__file__).parents[1])  # for conftest.HeaderIdentityProvider: alice stays alice
-    env = {**os.environ, "HOME": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
-           "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+        "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")]),
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=crash-test", "--allow-root",
-         f"--ServerApp.root_dir={tmp_path}", f"--SharedTermApp.recordings_dir={recordings}",
-         "--ServerApp.identity_provider_class=conftest.HeaderIdentityProvider",
-         "--ServerApp.jpserver_extensions={'jupyter_sharedterm': True, "
-         "'jupyter_server_terminals': True}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--IdentityProvider.token=crash-test",
+            "--allow-root",
+            f"--ServerApp.root_dir={tmp_path}",
+            f"--SharedTermApp.recordings_dir={recordings}",
+            "--ServerApp.identity_provider_class=conftest.HeaderIdentityProvider",
+            "--ServerApp.jpserver_extensions={'jupyter_sharedterm': True, "
+            "'jupyter_server_terminals': True}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
 async def _call(port: int, method: str, path: str, body: Any = None) -> Any:
     request = HTTPRequest(
-        f"http://127.0.0.1:{port}/{path}", method=method,
+        f"http://127.0.0.1:{port}/{path}",
+        method=method,
         headers={"Authorization": "token crash-test", "X-Test-User": "alice"},
         body=None if body is None else json.dumps(body),
     )
@@ -170,17 +191,24 @@ async def test_sigkill_during_heavy_output_leaves_a_readable_recording_marked_in
     try:
         await _wait_up(port)
         model = await _call(port, "POST", "api/sharedterm/sessions", {"transport": "local"})
-        ws = await websocket_connect(HTTPRequest(
-            f"ws://127.0.0.1:{port}/api/sharedterm/sessions/{model['id']}/terminal",
-            headers={"Authorization": "token crash-test", "X-Test-User": "alice"}))
-        ws.write_message(json.dumps(["stdin", "for i in $(seq 1 2000000); do echo line-$i; done\r"]))
+        ws = await websocket_connect(
+            HTTPRequest(
+                f"ws://127.0.0.1:{port}/api/sharedterm/sessions/{model['id']}/terminal",
+                headers={"Authorization": "token crash-test", "X-Test-User": "alice"},
+            )
+        )
+        ws.write_message(
+            json.dumps(["stdin", "for i in $(seq 1 2000000); do echo line-$i; done\r"])
+        )
         received = 0
+
         async def read_some() -> None:
             nonlocal received
             while received < 2_000_000:  # well into the flood
                 msg = await ws.read_message()
                 assert msg is not None
                 received += len(msg)
+
         await asyncio.wait_for(read_some(), DEADLINE * 4)
         killed_at = time.time()
         server.send_signal(signal.SIGKILL)
@@ -211,3 +239,39 @@ async def test_sigkill_during_heavy_output_leaves_a_readable_recording_marked_in
         server.wait(timeout=30)
     final = read_cast(cast_file.read_bytes())
     assert validate(final) == [] and any("interrupted" in m for m in markers(final))
+
+
+async def test_a_lab_terminal_has_its_own_recording_which_goes_on_when_shared(
+    api: Api, peers: Any, jp_fetch: Any, jp_ws_fetch: Any
+) -> None:
+    name = json.loads((await jp_fetch("api", "terminals", method="POST", body="{}")).body)["name"]
+    stock = await jp_ws_fetch("terminals", "websocket", name)
+    stock.write_message(json.dumps(["stdin", "echo own-$((1+1))\r"]))
+    seen = ""
+    while "own-2" not in seen:
+        msg = await asyncio.wait_for(stock.read_message(), DEADLINE)
+        assert msg is not None
+        seen += json.loads(msg)[1] if json.loads(msg)[0] == "stdout" else ""
+    status, model = await api("alice", "POST", "sessions", body={"terminal": name})
+    assert status == 201
+    stock.close()
+    alice = await peers("alice", model["id"])
+    alice.stdin("echo shared-$((1+2))\r")
+    await alice.wait_output("shared-3")
+    await api("alice", "DELETE", "sessions", model["id"])
+    await alice.wait_closed()
+
+    listed = (await api("alice", "GET", "recordings"))[1]
+    own = [r for r in listed if r["kind"] == "terminal" and r["terminal"] == name]
+    assert len(own) == 1 and own[0]["title"] == f"Terminal {name}"
+
+    async def finished() -> None:
+        while (await api("alice", "GET", "recordings", own[0]["id"]))[1]["state"] != "finished":
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(finished(), DEADLINE)
+    cast = read_cast(await download(jp_fetch, "alice", own[0]["id"]))
+    assert validate(cast) == []
+    assert "own-2" in cast.output() and "shared-3" in cast.output()  # before and after sharing
+    shared = read_cast(await download(jp_fetch, "alice", model["recording"]["id"]))
+    assert "shared-3" in shared.output()

@@ -447,8 +447,10 @@ async def test_a_late_joiner_sees_the_exact_screen_of_a_full_screen_program(
     api: Api, peers: Any, jp_root_dir: Any, program: str, ready: str
 ) -> None:
     (jp_root_dir / "notes.txt").write_text(
-        "".join(f"\x1b[1mline {i} of the notes\x1b[0m\n" if i % 5 == 0 else f"line {i} of the notes\n"
-                for i in range(1, 200))
+        "".join(
+            f"\x1b[1mline {i} of the notes\x1b[0m\n" if i % 5 == 0 else f"line {i} of the notes\n"
+            for i in range(1, 200)
+        )
     )
     sid = (await api.share_shell("alice"))["id"]
     await api.admit("alice", sid, "bob", "viewer")
@@ -473,12 +475,20 @@ async def test_a_late_joiner_sees_the_exact_screen_of_a_full_screen_program(
 
     def same() -> bool:
         cursor = (bob.screen.cursor.x, bob.screen.cursor.y)
-        return bob.display() == alice.display() and cells(bob) == cells(alice) and cursor == (
-            alice.screen.cursor.x, alice.screen.cursor.y)
+        return (
+            bob.display() == alice.display()
+            and cells(bob) == cells(alice)
+            and cursor == (alice.screen.cursor.x, alice.screen.cursor.y)
+        )
 
     await bob.wait_for(same, "the owner's screen, cell by cell")
     if program.startswith("less"):  # less -R renders the file's bold lines
         assert any(cell[3] for cell in cells(alice))
     alice.stdin("\x1b:q!\r" if program.startswith("vim") else "q")
-    await alice.wait_for(lambda: any("scroll-100" in line for line in alice.display())
-                         or any("#" in line for line in alice.display()), "the shell again")
+    await alice.wait_for(
+        lambda: (
+            any("scroll-100" in line for line in alice.display())
+            or any("#" in line for line in alice.display())
+        ),
+        "the shell again",
+    )

@@ -211,6 +211,18 @@ class SessionMachine(RuleBasedStateMachine):
         else:
             self.expect_refusal(call)
 
+    @rule(who=st.integers(0, 9), rows=st.integers(1, 500), cols=st.integers(1, 1000))
+    def resize(self, who: int, rows: int, cols: int) -> None:
+        pid = self.pids()[who % len(self.pids())]
+        before = self.session.participants[pid].size  # type: ignore[index]
+        applies = self.session.resize(pid, rows, cols)  # type: ignore[arg-type]
+        writer = self.roles[pid] in (Role.OWNER, Role.COWORKER)
+        assert applies == (self.active and writer and self.session.driver == pid)
+        assert self.events() == []  # a size is not an event
+        after = self.session.participants[pid].size  # type: ignore[index]
+        # A writer's size is remembered for when they take control; a viewer's never is.
+        assert after == ((rows, cols) if self.active and writer else before)
+
     @rule(actor=st.integers(0, 9))
     def end(self, actor: int) -> None:
         pid = self.pids()[actor % len(self.pids())]

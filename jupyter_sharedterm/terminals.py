@@ -1,0 +1,85 @@
+"""JupyterLab's terminal manager, with every terminal recorded from the moment it is created."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jupyter_server_terminals.terminalmanager import TerminalManager
+
+from .recording.recorder import Recorder
+
+__all__ = ["TERMINAL_USERS", "RecordedTerminalManager", "TerminalRecording"]
+
+log = logging.getLogger(__name__)
+
+# Terminals in Jupyter belong to the server, not to one user: whoever may use terminals may
+# read their recordings. This stands for that group in a recording's list of owners.
+TERMINAL_USERS = "jupyter:terminals"
+
+
+class TerminalRecording:
+    """Rides along with a terminal as one of terminado's clients and records what it shows.
+
+    terminado calls `on_pty_read` and `on_pty_died`; `size` (None, None) keeps this client out
+    of terminado's "smallest client" sizing. When the terminal is shared, the session's
+    transport keeps calling it, so the terminal's own recording goes on alongside the session's.
+    """
+
+    size = (None, None)
+
+    def __init__(self, recorder: Recorder, terminal: Any) -> None:
+        self.recorder = recorder
+        self._terminal = terminal
+        self._size: tuple[int, int] | None = None
+
+    def on_pty_read(self, text: str) -> None:
+        self._note_size()
+        self.recorder.output(text)
+
+    def on_pty_died(self) -> None:
+        self.recorder.stop("the terminal exited")
+
+    def close(self) -> None:
+        """terminado closes its clients when the terminal is taken over; the recording goes on."""
+
+    def _note_size(self) -> None:
+        try:
+            rows, cols = self._terminal.ptyproc.getwinsize()
+        except OSError:
+            return
+        if (rows, cols) != self._size:
+            if self._size is not None:
+                self.recorder.resize(rows, cols)
+            self._size = (rows, cols)
+
+
+class RecordedTerminalManager(TerminalManager):
+    """Every terminal created through `api/terminals` gets its own recording."""
+
+    def create(self, **kwargs: Any) -> Any:
+        model = super().create(**kwargs)
+        name = model["name"]
+        manager = self.parent.web_app.settings.get("sharedterm_manager") if self.parent else None
+        recording = manager.recording if manager is not None else None
+        if recording is not None:
+            terminal = self.terminals[name]
+            rows, cols = terminal.ptyproc.getwinsize()
+            try:
+                recorder = Recorder(
+                    recording.store,
+                    kind="terminal",
+                    session_id="",
+                    terminal=name,
+                    owners=[TERMINAL_USERS],
+                    rows=rows,
+                    cols=cols,
+                    title=f"Terminal {name}",
+                    capture_input=False,
+                    on_write_error="continue",
+                )
+            except OSError:
+                log.warning("sharedterm: terminal %s could not be recorded", name, exc_info=True)
+            else:
+                terminal.clients.append(TerminalRecording(recorder, terminal))
+        return model

@@ -1,0 +1,323 @@
+/**
+ * SharedSession: what one page knows about one shared session, from the REST model and the
+ * live `ctl` frames of its terminal connection (roster, roles, typing, questions).
+ */
+
+import type { TranslationBundle } from '@jupyterlab/translation';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { SharedTermClient } from './client';
+import { SharedTerminalConnection } from './connection';
+import {
+  IInvite,
+  InviteRole,
+  IParticipant,
+  IQuestion,
+  ISessionModel,
+  Role,
+  ServerCtl
+} from './protocol';
+
+/** How long "X is typing…" stays after the last typing event (ms). */
+export const TYPING_SHOWN_MS = 1500;
+
+/** Debounce of REST refreshes after roster and role frames (ms). */
+const REFRESH_DELAY_MS = 100;
+
+/** One page's view of one shared session. */
+export class SharedSession implements IDisposable {
+  constructor(options: SharedSession.IOptions) {
+    this.id = options.sessionId;
+    this.client = options.client;
+    this.connection =
+      options.connection ??
+      new SharedTerminalConnection({ sessionId: this.id, client: this.client });
+    this.connection.ctlReceived.connect(this._onCtl, this);
+    this.connection.setupReceived.connect(() => this.refresh(), this);
+    this.connection.stateChanged.connect(this._onState, this);
+    this.connection.roleChanged.connect(this._onRoleChanged, this);
+    if (options.model) {
+      this._applyModel(options.model);
+    }
+  }
+
+  readonly id: string;
+  readonly client: SharedTermClient;
+  readonly connection: SharedTerminalConnection;
+
+  /** The last session model from the server (null until the first answer). */
+  get model(): ISessionModel | null {
+    return this._model;
+  }
+
+  get title(): string {
+    return this._model?.title || this.connection.setup?.title || this.id;
+  }
+
+  /** Your participant id. */
+  get me(): string | null {
+    return this.connection.setup?.participant ?? this._model?.you.participant ?? null;
+  }
+
+  /** Your role: the live one when connected, else the last the server told. */
+  get role(): Role | null {
+    return this.connection.role ?? this._model?.you.role ?? null;
+  }
+
+  get participants(): ReadonlyArray<IParticipant> {
+    return this._participants;
+  }
+
+  /** Who is in control (typed last), or null. */
+  get driver(): string | null {
+    return this._driver;
+  }
+
+  get questions(): ReadonlyArray<IQuestion> {
+    return this._questions;
+  }
+
+  /** Owners only; empty otherwise. */
+  get invites(): ReadonlyArray<IInvite> {
+    return this._model?.invites ?? [];
+  }
+
+  /** Anything but typing changed. */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** The set of people typing changed. */
+  get typingChanged(): ISignal<this, void> {
+    return this._typingChanged;
+  }
+
+  /** Your role changed while connected (after the first setup). */
+  get roleChanged(): ISignal<this, Role> {
+    return this._roleChanged;
+  }
+
+  /** Names of the others typing now. */
+  typingNames(): string[] {
+    const now = Date.now();
+    const names: string[] = [];
+    for (const [pid, until] of this._typing) {
+      if (until > now && pid !== this.me) {
+        names.push(this.nameOf(pid));
+      }
+    }
+    return names;
+  }
+
+  /** Whether `pid` is typing now. */
+  isTyping(pid: string): boolean {
+    return (this._typing.get(pid) ?? 0) > Date.now();
+  }
+
+  /** A participant's name (a fallback when they have left). */
+  nameOf(pid: string | null): string {
+    if (pid === null) {
+      return '';
+    }
+    return this._participants.find(p => p.id === pid)?.name ?? 'someone who left';
+  }
+
+  /** Fetch the session model now (coalesced with other refreshes). */
+  refresh(): Promise<void> {
+    if (this._refreshing === null) {
+      this._refreshing = new Promise<void>(resolve => {
+        window.setTimeout(() => {
+          this._refreshing = null;
+          this.client
+            .getSession(this.id)
+            .then(model => {
+              if (!this._isDisposed) {
+                this._applyModel(model);
+              }
+            })
+            .catch(() => {
+              // The connection's state already explains a session that is gone.
+            })
+            .finally(resolve);
+        }, REFRESH_DELAY_MS);
+      });
+    }
+    return this._refreshing;
+  }
+
+  ask(text: string): void {
+    this.connection.ask(text);
+  }
+
+  answerQuestion(id: string): void {
+    this.connection.answerQuestion(id);
+  }
+
+  async setRole(pid: string, role: Role): Promise<void> {
+    await this.client.setRole(this.id, pid, role);
+    await this.refresh();
+  }
+
+  async remove(pid: string): Promise<void> {
+    await this.client.removeParticipant(this.id, pid);
+    await this.refresh();
+  }
+
+  async createInvite(role: InviteRole): Promise<IInvite> {
+    const invite = await this.client.createInvite(this.id, role);
+    void this.refresh();
+    return invite;
+  }
+
+  async revokeInvite(iid: string): Promise<void> {
+    await this.client.revokeInvite(this.id, iid);
+    await this.refresh();
+  }
+
+  /** End the session for everyone (owners). */
+  async end(): Promise<void> {
+    await this.client.endSession(this.id);
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /** Closes this page's connection; the session goes on for the others. */
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    if (this._typingTimer !== null) {
+      window.clearTimeout(this._typingTimer);
+    }
+    this.connection.dispose();
+    Signal.clearData(this);
+  }
+
+  private _applyModel(model: ISessionModel): void {
+    this._model = model;
+    this._participants = model.participants;
+    this._driver = model.driver;
+    this._questions = model.questions;
+    this._changed.emit();
+  }
+
+  private _onCtl(_: SharedTerminalConnection, ctl: ServerCtl): void {
+    switch (ctl.type) {
+      case 'roster':
+        this._participants = ctl.participants;
+        this._driver = ctl.driver;
+        this._changed.emit();
+        void this.refresh();
+        break;
+      case 'role':
+        this._changed.emit();
+        void this.refresh();
+        break;
+      case 'typing':
+        this._typing.set(ctl.participant, Date.now() + TYPING_SHOWN_MS);
+        this._typingChanged.emit();
+        this._scheduleTypingExpiry();
+        break;
+      case 'question': {
+        const { type: _type, ...question } = ctl;
+        this._questions = [...this._questions.filter(q => q.id !== question.id), question];
+        this._changed.emit();
+        break;
+      }
+      case 'question_answered':
+        this._questions = this._questions.map(q =>
+          q.id === ctl.id ? { ...q, answered: true } : q
+        );
+        this._changed.emit();
+        break;
+      default:
+        break;
+    }
+  }
+
+  private _onState(): void {
+    if (this.connection.state.phase === 'ended') {
+      void this.refresh();
+    }
+    this._changed.emit();
+  }
+
+  private _onRoleChanged(_: SharedTerminalConnection, role: Role): void {
+    this._roleChanged.emit(role);
+  }
+
+  private _scheduleTypingExpiry(): void {
+    if (this._typingTimer !== null) {
+      window.clearTimeout(this._typingTimer);
+    }
+    const now = Date.now();
+    let next = Infinity;
+    for (const [pid, until] of this._typing) {
+      if (until <= now) {
+        this._typing.delete(pid);
+      } else {
+        next = Math.min(next, until);
+      }
+    }
+    if (next === Infinity) {
+      this._typingTimer = null;
+      return;
+    }
+    this._typingTimer = window.setTimeout(() => {
+      this._typingTimer = null;
+      this._typingChanged.emit();
+      this._scheduleTypingExpiry();
+    }, next - now + 10);
+  }
+
+  private _model: ISessionModel | null = null;
+  private _participants: IParticipant[] = [];
+  private _driver: string | null = null;
+  private _questions: IQuestion[] = [];
+  private _typing = new Map<string, number>();
+  private _typingTimer: number | null = null;
+  private _refreshing: Promise<void> | null = null;
+  private _isDisposed = false;
+  private _changed = new Signal<this, void>(this);
+  private _typingChanged = new Signal<this, void>(this);
+  private _roleChanged = new Signal<this, Role>(this);
+}
+
+export namespace SharedSession {
+  export interface IOptions {
+    sessionId: string;
+    client: SharedTermClient;
+    /** A model already fetched (e.g. the answer of the POST that created the session). */
+    model?: ISessionModel;
+    connection?: SharedTerminalConnection;
+  }
+}
+
+/** Role names as people read them. */
+export function roleLabel(role: Role | null): string {
+  switch (role) {
+    case 'owner':
+      return 'owner';
+    case 'coworker':
+      return 'co-worker';
+    case 'viewer':
+      return 'viewer';
+    default:
+      return '';
+  }
+}
+
+/** "X is typing…", "X, Y are typing…", or nothing. */
+export function typingText(trans: TranslationBundle, names: string[]): string {
+  if (names.length === 0) {
+    return '';
+  }
+  if (names.length === 1) {
+    return trans.__('%1 is typing…', names[0]!);
+  }
+  return trans.__('%1 are typing…', names.join(', '));
+}

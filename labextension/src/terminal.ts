@@ -1,0 +1,303 @@
+/**
+ * The shared terminal tab: JupyterLab's own `Terminal` widget on a SharedTerminalConnection,
+ * with a toolbar that says where the connection stands, your role ("Read-only" for viewers)
+ * and who is typing, and a banner that explains every state that is not plain "connected".
+ */
+
+import { MainAreaWidget, Notification, ToolbarButton } from '@jupyterlab/apputils';
+import { ITerminal, Terminal } from '@jupyterlab/terminal';
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import { usersIcon } from '@jupyterlab/ui-components';
+import { ISignal, Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+
+import { IConnectionState, SharedTerminalConnection } from './connection';
+import { roleLabel, SharedSession, typingText } from './model';
+import { IRecordingState, mayType } from './protocol';
+
+const PANEL_CLASS = 'jp-SharedTerm-terminalPanel';
+
+/** A main-area tab showing one shared session's terminal. */
+export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
+  constructor(options: SharedTerminalPanel.IOptions) {
+    const translator = options.translator ?? nullTranslator;
+    const session = options.session;
+    const content = new Terminal(
+      session.connection,
+      {
+        ...options.terminalOptions,
+        // Closing the tab leaves the session; it never ends it or closes the shell.
+        shutdownOnClose: false,
+        closeOnExit: false,
+        initialCommand: ''
+      },
+      translator
+    );
+    super({ content, reveal: content.ready });
+    this.session = session;
+    this._trans = translator.load('jupyter_sharedterm');
+    this.addClass(PANEL_CLASS);
+    this.id = `jp-SharedTerm-terminal-${session.id}`;
+    this.node.dataset.sharedtermSession = session.id;
+    this.title.icon = usersIcon;
+    this.title.closable = true;
+
+    // The Terminal widget names itself after the terminal (or what the shell sets);
+    // keep a name that says this tab is shared.
+    content.title.changed.connect(this._syncTitle, this);
+    session.changed.connect(this._syncTitle, this);
+
+    this._status = Private.textItem('jp-SharedTerm-status');
+    this._status.node.setAttribute('role', 'status');
+    this._badge = Private.textItem('jp-SharedTerm-readOnlyBadge');
+    this._badge.node.textContent = this._trans.__('Read-only');
+    this._badge.node.title = this._trans.__(
+      'You are a viewer: you see the terminal live and can select and copy, but not type.'
+    );
+    this._typing = Private.textItem('jp-SharedTerm-typing');
+    this._typing.node.setAttribute('aria-live', 'polite');
+    this.toolbar.addItem('sharedterm-status', this._status);
+    this.toolbar.addItem('sharedterm-read-only', this._badge);
+    this.toolbar.addItem('sharedterm-typing', this._typing);
+    if (options.onShowPanel) {
+      const show = options.onShowPanel;
+      this.toolbar.addItem(
+        'sharedterm-show-panel',
+        new ToolbarButton({
+          icon: usersIcon,
+          label: this._trans.__('Session'),
+          tooltip: this._trans.__('Show participants, invites and questions'),
+          onClick: () => show(this)
+        })
+      );
+    }
+    // A hook for a recording banner: the connection reports the server's recording state;
+    // nothing is shown until the recording UI is integrated.
+    this._recording = Private.textItem('jp-SharedTerm-recording');
+    this._recording.hide();
+    this.toolbar.addItem('sharedterm-recording', this._recording);
+
+    this._banner = new Private.Banner(this._trans);
+    this._banner.retryRequested.connect(() => {
+      void session.connection.reconnect().catch(() => undefined);
+    });
+    this.contentHeader.addWidget(this._banner);
+
+    const connection = session.connection;
+    connection.stateChanged.connect(this._onState, this);
+    connection.inputRefused.connect(this._onInputRefused, this);
+    connection.recordingChanged.connect(this._onRecording, this);
+    session.roleChanged.connect(this._onRoleChanged, this);
+    session.changed.connect(this._updateRole, this);
+    session.typingChanged.connect(this._updateTyping, this);
+    this._onState(connection, connection.state);
+    this._updateRole();
+    this._updateTyping();
+    this._syncTitle();
+  }
+
+  /** The session this tab shows; disposed with the tab. */
+  readonly session: SharedSession;
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    super.dispose();
+    this.session.dispose();
+  }
+
+  /**
+   * Hook for a recording banner, called with the server's recording state on every change.
+   * Recording is not part of this UI yet, so it shows nothing; a banner goes here.
+   */
+  protected onRecordingStateChanged(_state: IRecordingState | null): void {
+    this._recording.hide();
+  }
+
+  private _onRecording(_: SharedTerminalConnection, state: IRecordingState | null): void {
+    this.onRecordingStateChanged(state);
+  }
+
+  private _syncTitle(): void {
+    const label = this._trans.__('Shared: %1', this.session.title);
+    if (this.content.title.label !== label) {
+      this.content.title.label = label;
+    }
+    this.content.title.caption = this._trans.__(
+      'Shared terminal "%1" — you are %2',
+      this.session.title,
+      roleLabel(this.session.role) || this._trans.__('connecting')
+    );
+  }
+
+  private _onState(_: SharedTerminalConnection, state: IConnectionState): void {
+    this._status.node.dataset.phase = state.phase;
+    this._status.node.textContent = Private.phaseLabel(this._trans, state);
+    this._banner.display(state);
+    this.node.dataset.phase = state.phase;
+    this._updateRole();
+  }
+
+  private _onRoleChanged(): void {
+    const role = this.session.role;
+    const message = this._trans.__('You are now a %1 in "%2".', roleLabel(role), this.session.title);
+    Notification.info(message, { autoClose: 6000 });
+    this._updateRole();
+  }
+
+  private _onInputRefused(): void {
+    this._badge.node.classList.remove('jp-mod-flash');
+    // Restart the animation: a keystroke that goes nowhere gets a visible answer.
+    void this._badge.node.offsetWidth;
+    this._badge.node.classList.add('jp-mod-flash');
+  }
+
+  private _updateRole(): void {
+    const role = this.session.role;
+    const live = this.session.connection.state.phase === 'connected';
+    const readOnly = role !== null && !mayType(role);
+    this._badge.setHidden(!readOnly);
+    this.toggleClass('jp-mod-readOnly', readOnly);
+    this.node.dataset.role = role ?? '';
+    if (live && role !== null) {
+      this._status.node.textContent = this._trans.__('Connected as %1', roleLabel(role));
+    }
+    this._syncTitle();
+  }
+
+  private _updateTyping(): void {
+    const names = this.session.typingNames();
+    this._typing.node.textContent = typingText(this._trans, names);
+  }
+
+  private _trans: TranslationBundle;
+  private _status: Widget;
+  private _badge: Widget;
+  private _typing: Widget;
+  private _recording: Widget;
+  private _banner: Private.Banner;
+}
+
+export namespace SharedTerminalPanel {
+  export interface IOptions {
+    session: SharedSession;
+    /** The user's terminal settings (font, theme, scrollback, ...). */
+    terminalOptions?: Partial<ITerminal.IOptions>;
+    translator?: ITranslator;
+    /** Shows the session panel for this tab. */
+    onShowPanel?: (panel: SharedTerminalPanel) => void;
+  }
+}
+
+namespace Private {
+  export function textItem(className: string): Widget {
+    const widget = new Widget({ node: document.createElement('span') });
+    widget.addClass(className);
+    widget.addClass('jp-SharedTerm-toolbarText');
+    return widget;
+  }
+
+  export function phaseLabel(trans: TranslationBundle, state: IConnectionState): string {
+    switch (state.phase) {
+      case 'connecting':
+        return trans.__('Connecting…');
+      case 'connected':
+        return trans.__('Connected');
+      case 'reconnecting':
+        return trans.__('Reconnecting…');
+      case 'ended':
+        return trans.__('Session ended');
+      case 'removed':
+        return trans.__('Removed');
+      case 'failed':
+        return trans.__('Disconnected');
+    }
+  }
+
+  /** The line above the terminal that explains any state but "connected". */
+  export class Banner extends Widget {
+    constructor(trans: TranslationBundle) {
+      super();
+      this._trans = trans;
+      this.addClass('jp-SharedTerm-banner');
+      this.node.setAttribute('role', 'alert');
+      this._message = document.createElement('span');
+      this._message.className = 'jp-SharedTerm-bannerMessage';
+      this._retry = document.createElement('button');
+      this._retry.className = 'jp-Button jp-mod-styled jp-mod-accept jp-SharedTerm-retry';
+      this._retry.textContent = trans.__('Retry now');
+      this._retry.addEventListener('click', () => this._retryRequested.emit());
+      this.node.append(this._message, this._retry);
+      this.hide();
+    }
+
+    get retryRequested(): ISignal<this, void> {
+      return this._retryRequested;
+    }
+
+    /** Show what `state` means (hidden while connected). */
+    display(state: IConnectionState): void {
+      if (this._countdown !== null) {
+        window.clearInterval(this._countdown);
+        this._countdown = null;
+      }
+      this.node.dataset.phase = state.phase;
+      const trans = this._trans;
+      switch (state.phase) {
+        case 'connected':
+          this.hide();
+          return;
+        case 'connecting':
+          this._set(trans.__('Connecting to the shared terminal…'), false);
+          break;
+        case 'reconnecting': {
+          const render = (): void => {
+            const seconds =
+              state.retryAt === null ? 0 : Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
+            const why = state.reason ? `${state.reason} ` : '';
+            this._set(
+              seconds > 0
+                ? trans.__('%1Reconnecting in %2 s (attempt %3)…', why, seconds, state.attempt)
+                : trans.__('%1Reconnecting (attempt %2)…', why, Math.max(1, state.attempt)),
+              true
+            );
+          };
+          render();
+          if (state.retryAt !== null) {
+            this._countdown = window.setInterval(render, 1000);
+          }
+          break;
+        }
+        case 'ended':
+          this._set(trans.__('The session has ended: %1', state.reason), false);
+          break;
+        case 'removed':
+          this._set(trans.__('You are no longer in this session: %1', state.reason), false);
+          break;
+        case 'failed':
+          this._set(state.reason, true);
+          break;
+      }
+      this.show();
+    }
+
+    dispose(): void {
+      if (this._countdown !== null) {
+        window.clearInterval(this._countdown);
+      }
+      super.dispose();
+    }
+
+    private _set(message: string, retry: boolean): void {
+      this._message.textContent = message;
+      this._retry.hidden = !retry;
+    }
+
+    private _trans: TranslationBundle;
+    private _message: HTMLSpanElement;
+    private _retry: HTMLButtonElement;
+    private _countdown: number | null = null;
+    private _retryRequested = new Signal<this, void>(this);
+  }
+}
