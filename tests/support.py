@@ -67,6 +67,27 @@ class Api:
         return str(model["participant"])
 
 
+async def open_lab_terminal(
+    fetch: Callable[..., Awaitable[Any]],
+    ws_fetch: Callable[..., Awaitable[Any]],
+    command: str,
+    expect: str,
+) -> tuple[str, WebSocketClientConnection]:
+    """A JupyterLab terminal (the stock route, as JupyterLab opens one) that ran `command`;
+    returns its name and stock socket once `expect` was printed."""
+    created = await fetch("api", "terminals", method="POST", body="{}")
+    name = str(json.loads(created.body)["name"])
+    stock = await ws_fetch("terminals", "websocket", name)
+    stock.write_message(json.dumps(["stdin", f"{command}\r"]))
+    seen = ""
+    while expect not in seen:
+        msg = await asyncio.wait_for(stock.read_message(), DEADLINE)
+        assert msg is not None, "the stock terminal socket closed"
+        kind, *rest = json.loads(msg)
+        seen += rest[0] if kind == "stdout" else ""
+    return name, stock
+
+
 class ReferenceScreen(pyte.Screen):  # type: ignore[misc]
     """Plain pyte, independent of the server's own emulator, as a participant's terminal.
 

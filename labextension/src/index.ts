@@ -214,10 +214,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const targetTerminal = (): TerminalPanel | null => {
       const node = app.contextMenuHitTest(n => n.classList.contains('jp-Terminal'));
       if (node) {
-        const hit = terminals.find(p => p.content.node.contains(node));
-        if (hit) {
-          return hit;
-        }
+        // A shared terminal is not a stock one: nothing to share there.
+        return terminals.find(p => p.content.node.contains(node)) ?? null;
       }
       return terminals.currentWidget;
     };

@@ -10,7 +10,7 @@
 import { Clipboard, Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { usersIcon } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
+import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { describeError, SharedTermClient } from './client';
@@ -239,12 +239,12 @@ export class SessionPanel extends Widget {
     this._sessions.replaceChildren(...items);
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.session = null;
     super.dispose();
   }
 
-  protected onAfterShow(msg: Message): void {
+  protected override onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     void this.refreshSessions();
   }

@@ -99,7 +99,7 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
   /** The session this tab shows; disposed with the tab. */
   readonly session: SharedSession;
 
-  dispose(): void {
+  override dispose(): void {
     if (this.isDisposed) {
       return;
     }
@@ -282,7 +282,7 @@ namespace Private {
       this.show();
     }
 
-    dispose(): void {
+    override dispose(): void {
       if (this._countdown !== null) {
         window.clearInterval(this._countdown);
       }

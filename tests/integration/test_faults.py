@@ -11,7 +11,7 @@ import socket
 from typing import Any
 
 import pytest
-from support import DEADLINE, Api
+from support import DEADLINE, Api, open_lab_terminal
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -204,21 +204,14 @@ async def test_cookie_writes_need_the_xsrf_token(api: Api, jp_fetch: Any) -> Non
 async def test_sharing_a_lab_terminal_closes_every_side_door(
     api: Api, peers: Any, jp_fetch: Any, jp_ws_fetch: Any
 ) -> None:
-    created = await jp_fetch("api", "terminals", method="POST", body="{}")
-    name = json.loads(created.body)["name"]
-    stock = await jp_ws_fetch("terminals", "websocket", name)
-    stock.write_message(json.dumps(["stdin", "echo before-$((20+22))\r"]))
-    seen = ""
-    while "before-42" not in seen:
-        msg = await asyncio.wait_for(stock.read_message(), DEADLINE)
-        assert msg is not None
-        kind, *rest = json.loads(msg)
-        seen += rest[0] if kind == "stdout" else ""
+    name, stock = await open_lab_terminal(
+        jp_fetch, jp_ws_fetch, "echo before-$((20+22))", "before-42"
+    )
 
     status, model = await api("alice", "POST", "sessions", body={"terminal": name})
     assert status == 201 and model["title"] == f"Terminal {name}"
-    while (msg := await asyncio.wait_for(stock.read_message(), DEADLINE)) is not None:
-        pass  # the stock socket is closed by the server
+    while await asyncio.wait_for(stock.read_message(), DEADLINE) is not None:
+        pass  # until the server closes the stock socket
     stock.close()
     listed = json.loads((await jp_fetch("api", "terminals")).body)
     assert name not in [t["name"] for t in listed]

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from support import DEADLINE, Api
+from support import DEADLINE, Api, open_lab_terminal
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -244,14 +244,7 @@ async def test_sigkill_during_heavy_output_leaves_a_readable_recording_marked_in
 async def test_a_lab_terminal_has_its_own_recording_which_goes_on_when_shared(
     api: Api, peers: Any, jp_fetch: Any, jp_ws_fetch: Any
 ) -> None:
-    name = json.loads((await jp_fetch("api", "terminals", method="POST", body="{}")).body)["name"]
-    stock = await jp_ws_fetch("terminals", "websocket", name)
-    stock.write_message(json.dumps(["stdin", "echo own-$((1+1))\r"]))
-    seen = ""
-    while "own-2" not in seen:
-        msg = await asyncio.wait_for(stock.read_message(), DEADLINE)
-        assert msg is not None
-        seen += json.loads(msg)[1] if json.loads(msg)[0] == "stdout" else ""
+    name, stock = await open_lab_terminal(jp_fetch, jp_ws_fetch, "echo own-$((1+1))", "own-2")
     status, model = await api("alice", "POST", "sessions", body={"terminal": name})
     assert status == 201
     stock.close()
