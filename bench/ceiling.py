@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -28,6 +29,7 @@ class _State:
         self.token = token
         self.clients: set[CeilingSocket] = set()
         self.cache: tuple[tuple[str, int], list[bytes]] | None = None
+        self.playing: asyncio.Future[None] | None = None
 
     def frames(self, path: str, chunk: int) -> list[bytes]:
         key = (path, chunk)
@@ -69,13 +71,11 @@ class CeilingSocket(WebSocketHandler):
         if msg[0] == "stdin":
             frame = json.dumps(["stdout", msg[1]]).encode()
             for client in list(self.state.clients):
-                try:
+                with contextlib.suppress(WebSocketClosedError):
                     client.write_message(frame, binary=False)
-                except WebSocketClosedError:
-                    pass
         elif msg[0] == "bench_play":
             _, path, sentinel, chunk = msg
-            asyncio.ensure_future(self._play(path, sentinel, int(chunk)))
+            self.state.playing = asyncio.ensure_future(self._play(path, sentinel, int(chunk)))
 
     async def _play(self, path: str, sentinel: str, chunk: int) -> None:
         frames = self.state.frames(path, chunk)
@@ -83,10 +83,8 @@ class CeilingSocket(WebSocketHandler):
         for frame in frames:
             waits = []
             for client in list(self.state.clients):
-                try:
+                with contextlib.suppress(WebSocketClosedError):
                     waits.append(client.write_message(frame, binary=False))
-                except WebSocketClosedError:
-                    pass
             if waits:
                 await asyncio.gather(*waits, return_exceptions=True)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import multiprocessing
 import os
@@ -24,8 +25,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 __all__ = [
-    "ROWS",
     "COLS",
+    "ROWS",
     "Endpoint",
     "Peer",
     "ReaderPool",
@@ -88,7 +89,8 @@ class Peer:
         self.tail_chars = 256 << 10
         self.frames: list[tuple[float, str]] = []
         self.t_first_stdout: float | None = None
-        self.t_last = 0.0
+        self.t_last = 0.0  # the last stdout frame
+        self.t_any = 0.0  # the last frame of any kind (roster updates included)
         self.close_code: int | None = None
         self.done = asyncio.Event()
         self.task = asyncio.ensure_future(self._read())
@@ -107,7 +109,7 @@ class Peer:
     async def _read(self) -> None:
         try:
             async for msg in self.ws:
-                now = time.monotonic()
+                now = self.t_any = time.monotonic()
                 if isinstance(msg, bytes):
                     msg = msg.decode()
                 if msg.startswith(_STDOUT_PREFIX):
@@ -119,7 +121,9 @@ class Peer:
         finally:
             self.close_code = self.ws.close_code
             if not self.setup.done():
-                self.setup.set_exception(ConnectionError(f"closed before setup ({self.close_code})"))
+                self.setup.set_exception(
+                    ConnectionError(f"closed before setup ({self.close_code})")
+                )
             self.done.set()
 
     def _other(self, msg: list[Any], now: float) -> None:
@@ -160,10 +164,8 @@ class Peer:
         await self.ws.send(json.dumps(list(frame)))
 
     async def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(self.ws.close(), 3)
-        except Exception:
-            pass
         self.task.cancel()
 
 
@@ -310,16 +312,16 @@ class ReaderPool:
 
     async def close(self) -> None:
         busy = [w for w in self.workers if w.assigned]
-        await asyncio.gather(*(self._ask(w, "close", None, 30) for w in busy), return_exceptions=True)
+        await asyncio.gather(
+            *(self._ask(w, "close", None, 30) for w in busy), return_exceptions=True
+        )
         for w in self.workers:
             w.assigned = 0
 
     def stop(self) -> None:
         for w in self.workers:
-            try:
+            with contextlib.suppress(OSError):
                 w.conn.send(("exit", None))
-            except OSError:
-                pass
         for w in self.workers:
             w.proc.join(5)
             if w.proc.is_alive():

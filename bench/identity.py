@@ -22,7 +22,7 @@ USER_HEADER = "X-Bench-User"
 class HeaderIdentityProvider(IdentityProvider):
     """Token-authenticated requests become the user named in `X-Bench-User` (when present)."""
 
-    async def get_user(self, handler: Any) -> User | None:  # type: ignore[override]
+    async def get_user(self, handler: Any) -> User | None:
         user = await ensure_async(super().get_user(handler))
         name = handler.request.headers.get(USER_HEADER)
         if user is None or not name:

@@ -55,6 +55,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "stall_healthy": 7,
         "late_mb": 50,
         "pty_mb": 40,
+        "settle_s": 1.0,  # pauses around stall and late-join measurements
+        "fresh_stall_servers": True,
     },
     "quick": {
         "reps": 1,
@@ -64,8 +66,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "keys": 20,
         "stall_mb": 5,
         "stall_healthy": 3,
-        "late_mb": 5,
+        "late_mb": 3,
         "pty_mb": 5,
+        "settle_s": 0.3,
+        "fresh_stall_servers": False,  # quick: reuse the running servers (RSS less exact)
     },
 }
 KEYS_PER_SECOND = 20.0
@@ -128,13 +132,21 @@ class ClientCpu:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-async def wait_quiet(peer: Peer, quiet: float = 0.25, limit: float = 5.0) -> None:
-    """Until the shell has printed its prompt and then nothing for `quiet` seconds."""
+async def wait_quiet(
+    peer: Peer, quiet: float = 0.25, limit: float = 5.0, any_frame: bool = False
+) -> float:
+    """Until the shell has printed its prompt and then nothing for `quiet` seconds (with
+    `any_frame`, no frame at all: the roster updates of a join storm included).
+    Returns the seconds waited, up to `limit`."""
     start = time.monotonic()
     while time.monotonic() - start < limit:
-        if peer.t_first_stdout is not None and time.monotonic() - peer.t_last >= quiet:
-            return
+        if any_frame:
+            if time.monotonic() - peer.t_any >= quiet:
+                break
+        elif peer.t_first_stdout is not None and time.monotonic() - peer.t_last >= quiet:
+            break
         await asyncio.sleep(0.02)
+    return time.monotonic() - start
 
 
 async def send_all(peer: Peer, frames: list[list[object]]) -> None:
@@ -249,8 +261,13 @@ async def echo_run(
     typist = await open_peer(run.typist)
     try:
         await pool.connect(run.viewers)
+        c1 = time.monotonic()
+        # Everyone joined at once: let the server finish telling everyone about everyone
+        # before measuring, so the figures are steady-state echo, not the join storm.
+        settled = await wait_quiet(writer, 0.3, 20.0, any_frame=True)
+        # How long after the last viewer's socket opened the writer still got join traffic.
+        join_storm_s = max(0.0, writer.t_any - c1) if settled < 20.0 else None
         if t.has_pty:
-            await wait_quiet(writer)
             if load:  # ~1.2 MB/s of output in the same terminal, as in the baseline
                 loop_cmd = f"(while head -c {LOAD_CHUNK} {path}; do sleep 0.05; done) &\r"
                 await writer.send("stdin", loop_cmd)
@@ -287,7 +304,7 @@ async def echo_run(
         if not arrivals or any(a is None for a in arrivals):
             slowest_ms.append(None)
         else:
-            slowest_ms.append(round((max(arrivals) - t_sent) * 1000, 3))  # type: ignore[type-var]
+            slowest_ms.append(round((max(arrivals) - t_sent) * 1000, 3))
     return {
         "viewers": n,
         "load": load,
@@ -296,6 +313,7 @@ async def echo_run(
         "slowest_viewer_ms": slowest_ms,
         "lost_typist": sum(x is None for x in typist_ms),
         "lost_viewers": sum(x is None for x in slowest_ms),
+        "join_storm_s": join_storm_s,
         "calibration_ms": cal,
     }
 
@@ -304,7 +322,13 @@ async def echo_run(
 
 
 async def stall_run(
-    t: Target, pool: ReaderPool, healthy: int, stalled: bool, path: str, file_size: int
+    t: Target,
+    pool: ReaderPool,
+    healthy: int,
+    stalled: bool,
+    path: str,
+    file_size: int,
+    settle: float = 1.0,
 ) -> dict[str, Any]:
     srv = t.server
     assert srv is not None
@@ -325,7 +349,7 @@ async def stall_run(
         if stall is not None:
             await asyncio.get_running_loop().run_in_executor(None, stall.open)
         await wait_quiet(writer)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(settle / 2)
         rss0 = srv.rss()
         peak = rss0
         sampler = asyncio.ensure_future(sample())
@@ -338,11 +362,11 @@ async def stall_run(
         await send_all(writer, t.play_frames(path, nonce))
         results = await pool.collect("fanout", 30 + file_size * healthy / 10e6)
         rss_done = srv.rss()
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(2 * settle)
         rss_2s = srv.rss()
         if stall is not None:
             stall.close()
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(settle)
         rss_closed = srv.rss()
         sampling = False
         await sampler
@@ -398,7 +422,7 @@ def _tail_from_line(text: str, keep: int = 256 << 10) -> str:
     return tail[tail.find("\n") + 1 :]
 
 
-async def late_run(t: Target, path: str, file_size: int) -> dict[str, Any]:
+async def late_run(t: Target, path: str, file_size: int, settle: float = 1.0) -> dict[str, Any]:
     import pyte
 
     run = await t.prepare(0, late=True)
@@ -412,7 +436,7 @@ async def late_run(t: Target, path: str, file_size: int) -> dict[str, Any]:
         await send_all(writer, t.play_frames(path, nonce))
         await asyncio.wait_for(writer.done.wait(), 60 + file_size / 5e6)
         produced_s = (writer.t_end or time.monotonic()) - t0
-        await asyncio.sleep(1.0)  # the prompt comes back; the joiner arrives a second later
+        await asyncio.sleep(settle)  # the prompt comes back; the joiner arrives a second later
         owner = screen_state(render([_tail_from_line("".join(writer.tail))]))
         cal = calibrate()
         c0 = time.monotonic()
@@ -422,7 +446,7 @@ async def late_run(t: Target, path: str, file_size: int) -> dict[str, Any]:
         await joiner.send("set_size", ROWS, COLS, 600, 800)
         deadline = c0 + 5.0
         while time.monotonic() < deadline:
-            if joiner.t_first_stdout is not None and time.monotonic() - joiner.t_last > 0.5:
+            if joiner.t_first_stdout is not None and time.monotonic() - joiner.t_last > settle / 2:
                 break
             await asyncio.sleep(0.01)
         await joiner.close()
@@ -466,6 +490,7 @@ def rotate(items: list[Any], k: int) -> list[Any]:
 async def guarded(records: list[dict[str, Any]], base: dict[str, Any], coro: Any) -> None:
     """Run one measurement; a failure becomes a record with the error, never a crash."""
     label = " ".join(f"{k}={v}" for k, v in base.items())
+    base = {**base, "loadavg_1m": os.getloadavg()[0]}  # how crowded the machine was
     t0 = time.monotonic()
     try:
         result = await coro
@@ -546,28 +571,12 @@ async def conduct(args: argparse.Namespace) -> dict[str, Any]:
                 path = files.get(prof["late_mb"])
                 for t in rotate([x for x in (terminado, shared) if x in up], rep):
                     base = {"phase": "late", "target": t.name, "rep": rep}
-                    await guarded(records, base, late_run(t, path, files.size(path)))
+                    coro = late_run(t, path, files.size(path), prof["settle_s"])
+                    await guarded(records, base, coro)
             if want("stall"):
                 path = files.get(prof["stall_mb"])
-                for proto in rotate([terminado, shared], rep):
-                    # A fresh server for each pair: CPython keeps its RSS high-water mark.
-                    t = Target(proto.name, proto.kind, record=proto.record)
-                    try:
-                        await loop.run_in_executor(None, t.start)
-                    except Exception as e:
-                        base = {"phase": "stall", "target": t.name, "rep": rep}
-                        records.append({**base, "error": str(e)[-600:]})
-                        continue
-                    try:
-                        for stalled in (False, True):
-                            base = {"phase": "stall", "target": t.name, "rep": rep}
-                            base["stalled"] = stalled
-                            coro = stall_run(
-                                t, pool, prof["stall_healthy"], stalled, path, files.size(path)
-                            )
-                            await guarded(records, base, coro)
-                    finally:
-                        await loop.run_in_executor(None, t.stop)
+                for proto in rotate([x for x in (terminado, shared) if x in up], rep):
+                    await stall_pair(records, proto, pool, prof, rep, path, files.size(path))
         if (args.profile or (phases is not None and "profile" in phases)) and shared in up:
             records.append(await profile_fanout(shared, pool, files, args))
     finally:
@@ -580,6 +589,36 @@ async def conduct(args: argparse.Namespace) -> dict[str, Any]:
         "meta": meta(args, prof, unavailable),
         "records": records,
     }
+
+
+async def stall_pair(
+    records: list[dict[str, Any]],
+    proto: Target,
+    pool: ReaderPool,
+    prof: dict[str, Any],
+    rep: int,
+    path: str,
+    size: int,
+) -> None:
+    """Unstalled, then stalled, on a fresh server: CPython keeps its RSS high-water mark, so
+    a server that already buffered a backlog once would hide the growth the second time."""
+    loop = asyncio.get_running_loop()
+    t = proto
+    if prof["fresh_stall_servers"]:
+        t = Target(proto.name, proto.kind, record=proto.record)
+        try:
+            await loop.run_in_executor(None, t.start)
+        except Exception as e:
+            records.append({"phase": "stall", "target": t.name, "rep": rep, "error": str(e)[-600:]})
+            return
+    try:
+        for stalled in (False, True):
+            base = {"phase": "stall", "target": t.name, "rep": rep, "stalled": stalled}
+            coro = stall_run(t, pool, prof["stall_healthy"], stalled, path, size, prof["settle_s"])
+            await guarded(records, base, coro)
+    finally:
+        if t is not proto:
+            await loop.run_in_executor(None, t.stop)
 
 
 async def profile_fanout(
@@ -647,7 +686,11 @@ def _frame_name(frame: str) -> str:
     name, _, where = frame.partition(" (")
     where = where.rstrip(")").rsplit(":", 1)[0]
     parts = where.split("/")
-    short = "/".join(parts[-2:]) if "site-packages" in where or "jupyter_sharedterm" in where else parts[-1]
+    short = (
+        "/".join(parts[-2:])
+        if "site-packages" in where or "jupyter_sharedterm" in where
+        else parts[-1]
+    )
     return f"{name} ({short})" if where else name
 
 
@@ -673,7 +716,9 @@ def git_sha() -> tuple[str | None, bool]:
         return None, True
 
 
-def meta(args: argparse.Namespace, prof: dict[str, Any], unavailable: dict[str, str]) -> dict[str, Any]:
+def meta(
+    args: argparse.Namespace, prof: dict[str, Any], unavailable: dict[str, str]
+) -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
     def ver(name: str) -> str | None:
@@ -688,7 +733,10 @@ def meta(args: argparse.Namespace, prof: dict[str, Any], unavailable: dict[str, 
         "mode": "quick" if args.quick else "full",
         "git_sha": sha,
         "git_dirty": dirty,
-        "profile": {k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()}) for k, v in prof.items()},
+        "profile": {
+            k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()})
+            for k, v in prof.items()
+        },
         "workers": args.workers,
         "machine": {
             "cpus": os.cpu_count(),
@@ -747,6 +795,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.report:
         data = json.loads(Path(args.report).read_text())
+        data["summary"] = report.summarize(data)  # with this version's ratios and goals
         report.print_report(data)
         return 0
     t0 = time.monotonic()

@@ -8,6 +8,7 @@ measured through /proc (RSS, CPU).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -176,17 +177,16 @@ class Server:
         else:
             cmd = self._jupyter_command()
             ready = f"{self.base}api/status"
-        log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=self.dir,
-            env=self._env(),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: shells it starts die with it
-        )
-        log.close()
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=self.dir,
+                env=self._env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, for the final SIGKILL
+            )
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -229,17 +229,12 @@ class Server:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
         if self.proc is not None:
-            try:  # the group we created: the server and any shell it left behind
+            # The group we created: whatever of the server is left after SIGTERM.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -104,9 +106,7 @@ class Target:
             )
         return self._prepare_shared(n, viewers, typist, stalled, late)
 
-    def _prepare_shared(
-        self, n: int, viewers: int, typist: bool, stalled: bool, late: bool
-    ) -> Run:
+    def _prepare_shared(self, n: int, viewers: int, typist: bool, stalled: bool, late: bool) -> Run:
         srv = self.server
         assert srv is not None
         api = f"{srv.base}api/sharedterm"
@@ -161,15 +161,13 @@ class Target:
     async def finish(self, run: Run) -> None:
         def work() -> None:
             for method, url, headers in run.cleanup:
-                try:
+                with contextlib.suppress(OSError):
                     http(method, url, headers, timeout=10)
-                except OSError:
-                    pass
 
         await asyncio.get_running_loop().run_in_executor(_pool, work)
 
 
-def _pool_map(fn, items):  # type: ignore[no-untyped-def]
+def _pool_map(fn: Callable[[str], Endpoint], items: list[str]) -> list[Endpoint]:
     # Joins run on their own small pool: the outer call already occupies one of _pool's threads.
     with ThreadPoolExecutor(4) as ex:
         return list(ex.map(fn, items))

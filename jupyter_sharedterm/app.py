@@ -8,8 +8,10 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Float, Int, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
+from .devices import DeviceInventory, DeviceSessions
+from .handlers.devices import DevicesHandler, LoginHandler, LoginsHandler
 from .handlers.guest import GuestGate, GuestPageHandler, GuestStaticHandler
 from .handlers.recordings import (
     RecordingCastHandler,
@@ -97,6 +99,31 @@ class SharedTermApp(ExtensionApp):
         "its removal, or a server restart.",
     )
 
+    devices = Dict(
+        config=True,
+        help="SSH devices people may open shared sessions to: {name: {host, username, port, "
+        "auth, key_files, use_agent, known_hosts, jump, connect_timeout, keepalive_interval, "
+        "keepalive_count_max}}. Checked at startup; see docs/configuration.md.",
+    )
+    allow_adhoc_ssh = Bool(
+        False,
+        config=True,
+        help="Also let people open SSH sessions to hosts that are not in `devices` (password "
+        "and keyboard-interactive only; the server's keys are never offered to them).",
+    )
+    ssh_known_hosts = Unicode(
+        "",
+        config=True,
+        help="The server's own known_hosts file (0600), where confirmed host keys are pinned. "
+        "Default: sharedterm/known_hosts in the Jupyter data dir.",
+    )
+    ssh_login_wait_seconds = Float(
+        180.0,
+        config=True,
+        help="How long a device login waits for its owner to confirm a host key or answer a "
+        "prompt before the connection is dropped (seconds).",
+    )
+
     @default("allow_guests")
     def _default_allow_guests(self) -> bool:
         return "JUPYTERHUB_API_TOKEN" not in os.environ
@@ -141,6 +168,20 @@ class SharedTermApp(ExtensionApp):
             root_dir=serverapp.root_dir,
         )
         self.settings["sharedterm_manager"] = self.manager
+        known_hosts = Path(
+            self.ssh_known_hosts or Path(jupyter_data_dir(), "sharedterm", "known_hosts")
+        )
+        try:
+            inventory = DeviceInventory.from_config(
+                self.devices, allow_adhoc=self.allow_adhoc_ssh, known_hosts=known_hosts
+            )
+        except ValueError as e:  # SshConfigError: the message names the setting to fix
+            self.log.error("sharedterm: invalid SSH device configuration: %s", e)
+            raise
+        self.device_sessions = DeviceSessions(
+            inventory, self.manager, wait_seconds=self.ssh_login_wait_seconds
+        )
+        self.settings["sharedterm_devices"] = self.device_sessions
         self.settings["sharedterm_guests"] = GuestGate(
             enabled=self.allow_guests, cookie_seconds=self.guest_cookie_seconds
         )
@@ -157,6 +198,9 @@ class SharedTermApp(ExtensionApp):
                 (rf"/{sessions}/({_ID})/terminal", TerminalSocketHandler),
                 (rf"/{sessions}/({_ID})/recording", SessionRecordingHandler),
                 (rf"/api/sharedterm/join/({_ID})", JoinHandler),
+                (r"/api/sharedterm/devices", DevicesHandler),
+                (r"/api/sharedterm/logins", LoginsHandler),
+                (rf"/api/sharedterm/logins/({_ID})", LoginHandler),
                 (rf"/sharedterm/join/({_ID})", GuestPageHandler),
                 (r"/sharedterm/guest/static/(.*)", GuestStaticHandler),
                 (r"/api/sharedterm/recordings", RecordingsHandler),
@@ -166,6 +210,9 @@ class SharedTermApp(ExtensionApp):
         )
 
     async def stop_extension(self) -> None:
+        devices: DeviceSessions | None = getattr(self, "device_sessions", None)
+        if devices is not None:  # None when a bad device configuration stopped the start
+            await devices.shutdown()
         await self.manager.shutdown()
         if self.manager.recording is not None:
             self.manager.recording.store.close()

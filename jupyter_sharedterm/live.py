@@ -82,6 +82,11 @@ class LiveConfig:
     typing_interval: float = 0.5  # at most one typing event per participant per interval
     mirror_idle_chars: int = 8 << 10  # emulated per quiet tick (a few ms), so joins stay cheap
     mirror_tick: float = 0.05
+    # What a join may cost on the event loop (measured ~10-20 ms): at most 16 KiB still to
+    # emulate (after a flood the screen is in its last lines anyway) and 64 KiB of scrollback
+    # (about 800 lines, near xterm.js's default of 1000).
+    mirror_pending_chars: int = 16 << 10
+    mirror_scrollback_chars: int = 64 << 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +219,17 @@ class LiveSession:
         self._clock = clock
         self._on_ended = on_ended
         rows, cols = transport.size
-        self.mirror = ScreenMirror(rows, cols)
+        self.mirror = ScreenMirror(
+            rows,
+            cols,
+            scrollback_chars=self.config.mirror_scrollback_chars,
+            pending_limit=self.config.mirror_pending_chars,
+        )
         self.clients: set[Client] = set()
         self._typing_sent: dict[ParticipantId, float] = {}
         self._denials_audited: dict[ParticipantId, float] = {}
         self._owner_timer: asyncio.TimerHandle | None = None
+        self._owner_away_told = False
         self._ticker: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
         self._recording = recording
@@ -321,7 +332,8 @@ class LiveSession:
                     raise DomainError(ErrorCode.UNAVAILABLE, _RECORDING_FAILED)
                 self.recorder.input(text)
             self.transport.write(text)
-            self._announce_typing(pid)
+            if strip_reports(text):  # a terminal's automatic replies are not typing
+                self._announce_typing(pid)
         elif isinstance(message, protocol.SetSize):
             if self.session.resize(pid, message.rows, message.cols):
                 self._resize(message.rows, message.cols)
@@ -642,11 +654,13 @@ class LiveSession:
             if self._owner_timer is not None:
                 self._owner_timer.cancel()
                 self._owner_timer = None
-                self._notice("owner_back", "An owner is back.")
+                if self._owner_away_told:  # not when the owner merely connects the first time
+                    self._notice("owner_back", "An owner is back.")
             return
         if self._owner_timer is None:
             grace = self.config.owner_grace
             self._owner_timer = asyncio.get_running_loop().call_later(grace, self._owner_gone)
+            self._owner_away_told = bool(self.clients)
             self._notice(
                 "owner_away",
                 f"No owner is connected; the session ends in {grace:g} s unless one returns.",

@@ -53,8 +53,11 @@ class SessionManager:
         self._sessions: OrderedDict[str, LiveSession] = OrderedDict()
         self.recording = recording
 
-    async def create(self, identity: str, name: str, request: CreateSession) -> LiveSession:
-        """Share an open JupyterLab terminal, or start a new shell; the caller becomes owner."""
+    def check_can_create(self, identity: str) -> NamedTermManager:
+        """Refuse early what `create` would refuse: too many sessions, terminals turned off.
+
+        Returns the terminal manager. Raises DomainError TOO_MANY or UNAVAILABLE.
+        """
         mine = [
             s
             for s in self._sessions.values()
@@ -70,9 +73,27 @@ class SessionManager:
             raise DomainError(
                 ErrorCode.UNAVAILABLE, "Terminals are disabled on this server (terminals_enabled)."
             )
-        transport: Transport
+        return terminals
+
+    async def create(
+        self,
+        identity: str,
+        name: str,
+        request: CreateSession,
+        *,
+        transport: Transport | None = None,
+        title: str | None = None,
+    ) -> LiveSession:
+        """Share an open JupyterLab terminal, or start a new shell; the caller becomes owner.
+
+        `transport`, when given, is a terminal that is already open (an SSH device session
+        after its login, see `devices.py`): the session takes it over, titled `title`.
+        """
+        terminals = self.check_can_create(identity)
         try:
-            if request.terminal is not None:
+            if transport is not None:
+                title = title or "Device session"
+            elif request.terminal is not None:
                 title = f"Terminal {request.terminal}"
                 transport = PtyTransport(adopt_terminal(terminals, request.terminal))
             else:

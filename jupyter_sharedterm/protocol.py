@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from .core.errors import DomainError, ErrorCode
@@ -26,9 +26,12 @@ __all__ = [
     "Ask",
     "ClientMessage",
     "CloseCode",
+    "ConfirmFingerprint",
     "CreateSession",
     "InviteRequest",
     "JoinRequest",
+    "LoginReply",
+    "PromptAnswers",
     "ProtocolError",
     "SetRecording",
     "SetSize",
@@ -39,6 +42,7 @@ __all__ = [
     "parse_invite_request",
     "parse_join_request",
     "parse_json_body",
+    "parse_login_reply",
     "parse_recording_change",
     "parse_role_change",
     "sanitize_display_name",
@@ -233,18 +237,30 @@ def parse_json_body(raw: bytes) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class CreateSession:
-    """`POST api/sharedterm/sessions`: share a JupyterLab terminal, or start a new shell."""
+    """`POST api/sharedterm/sessions`: share a JupyterLab terminal, start a new shell, or open
+    an SSH device session (a configured `device`, or an ad-hoc `host`/`port`/`username`)."""
 
     transport: Literal["local", "ssh"]
     terminal: str | None = None
     cwd: str | None = None
+    device: str | None = None
+    host: str | None = None
+    port: int = 22
+    username: str | None = None
+
+
+_LOCAL_FIELDS: Final = {"terminal", "transport", "cwd"}
+_SSH_FIELDS: Final = {"transport", "device", "host", "port", "username"}
+_DEVICE_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_SSH_TOKEN: Final = re.compile(r"[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,254}")
 
 
 def parse_create_session(body: dict[str, Any]) -> CreateSession:
-    _only(body, {"terminal", "transport", "cwd"})
+    _only(body, _LOCAL_FIELDS | _SSH_FIELDS)
     terminal = body.get("terminal")
     transport = body.get("transport", "local")
     if terminal is not None:
+        _only(body, _LOCAL_FIELDS)
         if not isinstance(terminal, str) or not _TERMINAL_NAME.fullmatch(terminal):
             raise ProtocolError(
                 '"terminal" must be the name of an open JupyterLab terminal, e.g. "1".'
@@ -253,17 +269,101 @@ def parse_create_session(body: dict[str, Any]) -> CreateSession:
             raise ProtocolError('A JupyterLab terminal is a local shell: omit "transport".')
         return CreateSession("local", terminal=terminal)
     if transport == "ssh":
-        raise ProtocolError(
-            "Device sessions over SSH are not available on this server yet.", ErrorCode.INVALID
-        )
+        _only(body, _SSH_FIELDS)
+        return _parse_ssh_target(body)
     if transport != "local":
-        raise ProtocolError('"transport" must be "local" (a new shell).')
+        raise ProtocolError('"transport" must be "local" (a new shell) or "ssh" (a device).')
+    _only(body, _LOCAL_FIELDS)
     cwd = body.get("cwd")
     if cwd is not None and (
         not isinstance(cwd, str) or not cwd or "\x00" in cwd or len(cwd) > 4096
     ):
         raise ProtocolError('"cwd" must be a folder path relative to the server root.')
     return CreateSession("local", cwd=cwd)
+
+
+def _parse_ssh_target(body: dict[str, Any]) -> CreateSession:
+    device = body.get("device")
+    if device is not None:
+        if any(k in body for k in ("host", "port", "username")):
+            raise ProtocolError(
+                'Name a configured "device", or give "host" and "username"; not both.'
+            )
+        if not isinstance(device, str) or not _DEVICE_NAME.fullmatch(device):
+            raise ProtocolError('"device" must be the name of a configured device, e.g. "sw1".')
+        return CreateSession("ssh", device=device)
+    host, username, port = body.get("host"), body.get("username"), body.get("port", 22)
+    if host is None and username is None:
+        raise ProtocolError(
+            'An SSH session needs "device" (a configured device), or "host" and "username".'
+        )
+    if not isinstance(host, str) or not _SSH_TOKEN.fullmatch(host):
+        raise ProtocolError('"host" must be a host name or address.')
+    if not isinstance(username, str) or not _SSH_TOKEN.fullmatch(username):
+        raise ProtocolError('"username" must be a user name without spaces.')
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ProtocolError('"port" must be a whole number from 1 to 65535.')
+    return CreateSession("ssh", host=host, port=port, username=username)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmFingerprint:
+    """`POST api/sharedterm/logins/LID {"confirm_fingerprint": "SHA256:..."}`: the owner trusts
+    the host key shown (it must be exactly the one the device presented)."""
+
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class PromptAnswers:
+    """`POST api/sharedterm/logins/LID {"answers": [TEXT, ...]}`: one answer per prompt shown,
+    or none to decline (the next authentication method is tried). Secrets: never printed."""
+
+    answers: tuple[str, ...] = field(repr=False)
+
+
+LoginReply = ConfirmFingerprint | PromptAnswers
+
+MAX_PROMPT_ANSWERS: Final = 16
+MAX_ANSWER_CHARS: Final = 4096
+_FINGERPRINT: Final = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+
+
+def parse_login_reply(body: dict[str, Any]) -> LoginReply:
+    """The owner's reply to a login step. Error messages never repeat an answer."""
+    _only(body, {"confirm_fingerprint", "answers"})
+    if ("confirm_fingerprint" in body) == ("answers" in body):
+        raise ProtocolError('Send either "confirm_fingerprint" or "answers".')
+    if "confirm_fingerprint" in body:
+        fingerprint = body["confirm_fingerprint"]
+        if not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint):
+            raise ProtocolError(
+                '"confirm_fingerprint" must be the fingerprint shown: "SHA256:" and 43 characters.'
+            )
+        return ConfirmFingerprint(fingerprint)
+    answers = body["answers"]
+    if (
+        not isinstance(answers, list)
+        or len(answers) > MAX_PROMPT_ANSWERS
+        or not all(isinstance(a, str) for a in answers)
+    ):
+        raise ProtocolError(
+            f'"answers" must be a list of up to {MAX_PROMPT_ANSWERS} strings, one per prompt.'
+        )
+    for answer in answers:
+        if len(answer) > MAX_ANSWER_CHARS or "\x00" in answer or not _encodable(answer):
+            raise ProtocolError(
+                f"Each answer must be valid text of at most {MAX_ANSWER_CHARS} characters."
+            )
+    return PromptAnswers(tuple(answers))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 def parse_recording_change(body: dict[str, Any]) -> bool:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.utils import ensure_async
-from support import Api, Peer
+from support import Api, BashDevice, Peer
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -29,7 +30,29 @@ class HeaderIdentityProvider(IdentityProvider):
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: Any) -> dict[str, Any]:
+def shell_transport() -> str:
+    """What `api.share_shell()` shares: a local shell. A test module parametrizes this fixture
+    with "local" and "ssh" to run the same tests over an SSH device session too."""
+    return "local"
+
+
+@pytest.fixture
+def bash_device(
+    shell_transport: str, tmp_path: Path, jp_root_dir: Path, jp_asyncio_loop: Any
+) -> Iterator[BashDevice | None]:
+    """The SSH device that ssh sessions of `api.share_shell()` open (bash in the server root)."""
+    if shell_transport != "ssh":
+        yield None
+        return
+    device = BashDevice(tmp_path / "device", cwd=jp_root_dir)
+    jp_asyncio_loop.run_until_complete(device.start())
+    yield device
+    jp_asyncio_loop.run_until_complete(device.stop())
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: Any, bash_device: BashDevice | None) -> dict[str, Any]:
+    devices = {} if bash_device is None else {BashDevice.name: bash_device.entry}
     return {
         "ServerApp": {
             "jpserver_extensions": {"jupyter_server_terminals": True, "jupyter_sharedterm": True},
@@ -37,7 +60,7 @@ def jp_server_config(jp_server_config: Any) -> dict[str, Any]:
             "reraise_server_extension_failures": True,
             "terminado_settings": {"shell_command": ["/bin/bash", "--norc", "--noprofile"]},
         },
-        "SharedTermApp": {"owner_grace_seconds": 30.0},
+        "SharedTermApp": {"owner_grace_seconds": 30.0, "devices": devices},
         # As the installed jupyter-config/ sets it: every JupyterLab terminal is recorded.
         "TerminalsExtensionApp": {
             "terminal_manager_class": "jupyter_sharedterm.terminals.RecordedTerminalManager"
@@ -46,9 +69,9 @@ def jp_server_config(jp_server_config: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def api(jp_serverapp: Any, jp_fetch: Callable[..., Awaitable[Any]]) -> Api:
+def api(jp_serverapp: Any, jp_fetch: Callable[..., Awaitable[Any]], shell_transport: str) -> Api:
     """REST calls as a named user: `await api("alice", "POST", "sessions", body={...})`."""
-    return Api(jp_fetch)
+    return Api(jp_fetch, shell_transport)
 
 
 @pytest.fixture

@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import asyncssh
+import ptyprocess
 import pyte
 from tornado.httpclient import HTTPResponse
 from tornado.websocket import WebSocketClientConnection
@@ -16,8 +21,16 @@ DEADLINE = 15.0  # seconds any expected event may take on a loaded 2-core machin
 
 
 class Api:
-    def __init__(self, fetch: Callable[..., Awaitable[HTTPResponse]]) -> None:
+    def __init__(
+        self, fetch: Callable[..., Awaitable[HTTPResponse]], transport: str = "local"
+    ) -> None:
         self._fetch = fetch
+        # What share_shell() starts: a local shell, or a session on the SSH device (BashDevice).
+        self._share_body = (
+            {"transport": "local"}
+            if transport == "local"
+            else {"transport": "ssh", "device": BashDevice.name}
+        )
 
     async def __call__(
         self,
@@ -46,7 +59,7 @@ class Api:
 
     async def share_shell(self, user: str = "alice") -> dict[str, Any]:
         status, model = await self(
-            "alice" if user is None else user, "POST", "sessions", body={"transport": "local"}
+            "alice" if user is None else user, "POST", "sessions", body=self._share_body
         )
         assert status == 201, model
         return model
@@ -213,3 +226,190 @@ class Peer:
     def close(self) -> None:
         self.ws.close()
         self._reader.cancel()
+
+
+# --------------------------------------------------------------------------- an SSH device
+
+
+class BashDevice:
+    """An SSH server on 127.0.0.1 whose shell is a real bash on a real PTY, started like the
+    local shared shell: the same tests then run over a device session.
+
+    The server's known_hosts (`known_hosts`) already trusts its host key, and `key` is the
+    client key it accepts for `username`, so a session opens without anyone being asked.
+    """
+
+    name = "lab-device"
+    username = "netops"
+
+    def __init__(self, folder: Path, cwd: Path) -> None:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.cwd = cwd
+        self.host_key = asyncssh.generate_private_key("ssh-ed25519")
+        self.client_key = asyncssh.generate_private_key("ssh-ed25519")
+        self.key = folder / "client_ed25519"
+        self.client_key.write_private_key(self.key)
+        os.chmod(self.key, 0o600)
+        self.known_hosts = folder / "known_hosts"
+        self.port = 0
+        self.connections: set[asyncssh.SSHServerConnection] = set()
+        self.shells: set[_BashShell] = set()
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+
+    async def start(self) -> None:
+        self._acceptor = await asyncssh.listen(
+            "127.0.0.1",
+            0,
+            server_host_keys=[self.host_key],
+            server_factory=lambda: _DeviceServer(self),
+            encoding=None,
+            line_editor=False,  # the remote PTY does the line editing, as on a real device
+            allow_pty=True,
+            login_timeout=DEADLINE,
+        )
+        self.port = self._acceptor.get_port()
+        public = self.host_key.export_public_key().decode().strip()
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {public}\n")
+        os.chmod(self.known_hosts, 0o600)
+
+    @property
+    def entry(self) -> dict[str, Any]:
+        """Its `c.SharedTermApp.devices` entry."""
+        return {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "username": self.username,
+            "auth": ["publickey"],
+            "key_files": [str(self.key)],
+            "known_hosts": str(self.known_hosts),
+        }
+
+    async def stop(self) -> None:
+        """Close the listener and every connection; every shell is reaped."""
+        if self._acceptor is not None:
+            self._acceptor.close()
+            await asyncio.wait_for(self._acceptor.wait_closed(), DEADLINE)
+        for conn in list(self.connections):
+            conn.abort()
+        for shell in list(self.shells):
+            shell.reap()
+
+
+class _DeviceServer(asyncssh.SSHServer):
+    def __init__(self, device: BashDevice) -> None:
+        self._device = device
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        self._device.connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._conn is not None:
+            self._device.connections.discard(self._conn)
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        device = self._device
+        return username == device.username and key.public_data == device.client_key.public_data
+
+    def session_requested(self) -> _BashShell:
+        return _BashShell(self._device)
+
+
+class _BashShell(asyncssh.SSHServerSession):  # type: ignore[type-arg]
+    """`/bin/bash --norc --noprofile` on a PTY of the size the client asked for."""
+
+    def __init__(self, device: BashDevice) -> None:
+        self._device = device
+        self._chan: asyncssh.SSHServerChannel[bytes] | None = None
+        self._term = "dumb"
+        self._size = (24, 80)
+        self._proc: ptyprocess.PtyProcess | None = None
+        self._pending = b""
+        self._writing = False
+        self._loop = asyncio.get_running_loop()
+
+    def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
+        self._chan = chan
+
+    def pty_requested(self, term_type: str, term_size: Any, term_modes: Any) -> bool:
+        self._term = term_type
+        self._size = (term_size[1], term_size[0])
+        return True
+
+    def shell_requested(self) -> bool:
+        return True
+
+    def session_started(self) -> None:
+        env = {**os.environ, "TERM": self._term}
+        self._proc = proc = ptyprocess.PtyProcess.spawn(
+            ["/bin/bash", "--norc", "--noprofile"],
+            cwd=str(self._device.cwd),
+            env=env,
+            dimensions=self._size,
+        )
+        self._device.shells.add(self)
+        os.set_blocking(proc.fd, False)
+        self._loop.add_reader(proc.fd, self._readable)
+
+    def _readable(self) -> None:
+        assert self._proc is not None and self._chan is not None
+        try:
+            data = os.read(self._proc.fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: the shell is gone
+            data = b""
+        if data:
+            self._chan.write(data)
+            return
+        status = self.reap()
+        self._chan.exit(status)
+
+    def data_received(self, data: bytes, datatype: Any) -> None:
+        self._pending += data
+        self._flush()
+
+    def _flush(self) -> None:
+        # Never block the loop on a shell that does not read: wait until its PTY is writable.
+        proc = self._proc
+        while self._pending and proc is not None:
+            try:
+                written = os.write(proc.fd, self._pending)
+            except BlockingIOError:
+                if not self._writing:
+                    self._writing = True
+                    self._loop.add_writer(proc.fd, self._flush)
+                return
+            self._pending = self._pending[written:]
+        if self._writing and proc is not None:
+            self._writing = False
+            self._loop.remove_writer(proc.fd)
+
+    def terminal_size_changed(self, width: int, height: int, pixw: int, pixh: int) -> None:
+        if self._proc is not None:
+            self._proc.setwinsize(height, width)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.reap()
+
+    def reap(self) -> int:
+        """Kill the shell's process group if it still runs; its exit status."""
+        proc, self._proc = self._proc, None
+        self._device.shells.discard(self)
+        if proc is None:
+            return 0
+        self._loop.remove_reader(proc.fd)
+        self._loop.remove_writer(proc.fd)
+        if proc.isalive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.close()
+        return proc.exitstatus or 0

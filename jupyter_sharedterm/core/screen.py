@@ -30,7 +30,6 @@ __all__ = ["ScreenMirror", "TerminalScreen"]
 _MAX_CELL_CHARS = 16  # code points per cell: a base character plus combining marks
 _MAX_SEQUENCE_CHARS = 256  # a longer CSI is ignored, never buffered
 _MAX_STRING_CHARS = 4096  # OSC payload kept (titles); the rest of a longer string is skipped
-_MAX_REPEAT = 4096  # REP count cap; a screen has far fewer cells on any sane size
 
 _ALT_SCREEN_MODES = frozenset({47, 1047, 1049})
 _MOUSE_PROTOCOLS = frozenset({9, 1000, 1002, 1003})  # xterm.js: the last one set wins
@@ -51,11 +50,11 @@ _Params = list[list[int | None]]
 _SPECIAL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CSI_FAST = re.compile(r"(?:\x1b\[|\x9b)([\x30-\x3f]{0,64})([\x20-\x2f]{0,2})([\x40-\x7e])")
 _ESC_FAST = re.compile(r"\x1b([\x20-\x2f]{0,2})([\x30-\x7e])")
-# OSC ends at BEL or ST; any string ends at ESC (which then starts its own sequence, usually
-# ST) and is aborted by CAN/SUB; C1 controls end it too, as in xterm.js.
 # Lone surrogates (from a surrogateescape decode) could not be encoded to send a snapshot.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# OSC ends at BEL or ST; any string ends at ESC (which then starts its own sequence, usually
+# ST) and is aborted by CAN/SUB; C1 controls end it too, as in xterm.js.
 _OSC_END = re.compile(r"[\x07\x18\x1a\x1b\x80-\x9f]")
 _STRING_END = re.compile(r"[\x18\x1a\x1b\x80-\x9f]")
 
@@ -187,6 +186,7 @@ class TerminalScreen(pyte.Screen):
         self._carry = ""
         self._string: _String | None = None
         self._csi_ignoring = False
+        self._executed = False  # a control ran inside the sequence being parsed
         self._controls: dict[str, Callable[[], None]] = {
             "\n": self.linefeed,
             "\x0b": self.linefeed,
@@ -220,6 +220,7 @@ class TerminalScreen(pyte.Screen):
 
     @property
     def in_alternate_screen(self) -> bool:
+        """Whether a program switched to the alternate screen (?47, ?1047 or ?1049)."""
         return self._normal is not None
 
     @property
@@ -306,10 +307,18 @@ class TerminalScreen(pyte.Screen):
         """Handle the control at `i`; returns where text resumes. REP needs the character drawn
         just before, so anything but a carried (incomplete) sequence forgets it."""
         last, self._last_char = self._last_char, ""
+        self._executed = False
         pos = self._control(text, i, last)
-        if self._carry:
+        if self._carry and not self._executed:
             self._last_char = last
         return pos
+
+    def _execute(self, c: str) -> None:
+        """A C0 control met inside an escape sequence, which runs it as the VT500 parser does."""
+        control = self._controls.get(c)
+        if control is not None:
+            control()
+        self._executed = True
 
     def _control(self, text: str, i: int, last: str) -> int:
         c = text[i]
@@ -324,7 +333,7 @@ class TerminalScreen(pyte.Screen):
                 return self._start_string(text, i + 2, osc=True)
             if following in "PX^_":
                 return self._start_string(text, i + 2, osc=False)
-            return self._escape(text, i)
+            return self._escape(text, i, last)
         if c == "\x9b":
             return self._csi(text, i, i + 1, last)
         if c == "\x9d":
@@ -369,10 +378,9 @@ class TerminalScreen(pyte.Screen):
             elif c in "\x18\x1a":  # CAN, SUB: abort
                 self._csi_ignoring = False
                 return j + 1
-            elif o < 0x20:  # C0 inside a CSI is executed, as by the VT500 parser
-                control = self._controls.get(c)
-                if control is not None:
-                    control()
+            elif o < 0x20:
+                self._execute(c)
+                last = ""
             elif o != 0x7F:
                 ignore = True  # printable non-ASCII cannot belong to a CSI
             j += 1
@@ -382,7 +390,7 @@ class TerminalScreen(pyte.Screen):
             self._carry = "\x1b[" + "".join(body)
         return end
 
-    def _escape(self, text: str, i: int) -> int:
+    def _escape(self, text: str, i: int, last: str) -> int:
         match = _ESC_FAST.match(text, i)
         if match is not None:
             self._dispatch_escape(match[1], match[2])
@@ -393,6 +401,10 @@ class TerminalScreen(pyte.Screen):
             c = text[j]
             o = ord(c)
             if 0x30 <= o <= 0x7E:
+                if not inter and c == "[":  # C0 controls came between ESC and [
+                    return self._csi_slow(text, j + 1, last)
+                if not inter and c in "]PX^_":
+                    return self._start_string(text, j + 1, osc=c == "]")
                 if len(inter) <= 2:
                     self._dispatch_escape("".join(inter), c)
                 return j + 1
@@ -402,9 +414,8 @@ class TerminalScreen(pyte.Screen):
             elif c in "\x18\x1a":
                 return j + 1
             elif o < 0x20 and c != "\x1b":
-                control = self._controls.get(c)
-                if control is not None:
-                    control()
+                self._execute(c)
+                last = ""
             elif o != 0x7F:
                 return j  # ESC, C1 or non-ASCII: drop this ESC, handle that character
             j += 1
@@ -532,8 +543,8 @@ class TerminalScreen(pyte.Screen):
         elif final == "r":
             self.set_margins(_first(params, 0, 0), _first(params, 1, 0))
         elif final == "b":
-            if last:
-                self.draw(last * min(n, _MAX_REPEAT))
+            if last:  # ncurses repeats within a row; more would let 7 chars cost a screenful
+                self.draw(last * min(n, self.columns))
         elif final == "I":
             self.forward_tab(n)
         elif final == "Z":
@@ -1158,9 +1169,8 @@ def _alt_toggle(params: str) -> bool:
 class _Lines:
     """A line-oriented model of the normal screen's output: text and SGR, rows of `columns`."""
 
-    def __init__(self, columns: int, screen_rows: int) -> None:
+    def __init__(self, columns: int) -> None:
         self.columns = columns
-        self.screen_rows = screen_rows
         self.rows: list[tuple[list[str], bool]] = []  # (pieces, wrapped into the next row)
         self.row: list[str] = []
         self.column = 0
@@ -1231,7 +1241,7 @@ def _scrollback(tail: str, screen: TerminalScreen) -> str:
     while first is not None and not _alt_toggle(first[1]):
         first = _ALT_TOGGLE.search(tail, first.end())
     alternate = screen.in_alternate_screen if first is None else first[2] == "l"
-    lines = _Lines(screen.columns, screen.lines)
+    lines = _Lines(screen.columns)
     pos = 0
     while pos < len(tail):
         if alternate:  # skip to the switch back, without tokenizing the program's drawing
@@ -1394,12 +1404,12 @@ class ScreenMirror:
         title = self._screen.title
         self._screen = TerminalScreen(self._screen.columns, self._screen.lines)
         self._screen.title = title
-        starts = [i for i in (text.find("\n") + 1, text.find("\x1b") + 1 or 0) if i > 0]
+        newline, escape = text.find("\n"), text.find("\x1b")
+        # A line starts after its newline, a sequence at its ESC: start at the first of them.
+        starts = [i for i in (newline + 1 if newline >= 0 else -1, escape) if i >= 0]
         if not starts:
             return  # mid-line text only: keep waiting for a boundary
         start = min(starts)
-        if text[start - 1] == "\x1b":
-            start -= 1  # a sequence starts at the ESC itself; a line after its newline
         self._gap = False
         if start < len(text):
             self._pending.append(text[start:])

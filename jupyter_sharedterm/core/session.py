@@ -309,9 +309,13 @@ class Session:
             valid = False
         else:
             valid = invite.matches(hasher, secret)
+        # Only a holder of the secret learns that the session ended (an invite id alone is
+        # no secret: it is in the link's path).
+        if invite is None or not valid:
+            raise DomainError(ErrorCode.NOT_FOUND, BAD_LINK)
         if not self.active:
             raise DomainError(ErrorCode.GONE, "This session has ended.")
-        if invite is None or not valid or not invite.usable(now):
+        if not invite.usable(now):
             raise DomainError(ErrorCode.NOT_FOUND, BAD_LINK)
         if self.is_banned(identity):
             raise DomainError(ErrorCode.FORBIDDEN, "You were removed from this session.")

@@ -16,6 +16,7 @@ from ..protocol import (
     parse_role_change,
 )
 from .base import SharedTermAPIHandler
+from .devices import start_device_session
 from .guest import join_as_guest, redeem
 
 __all__ = [
@@ -50,6 +51,9 @@ class SessionsHandler(SharedTermAPIHandler):
         )
         if not allowed:
             raise web.HTTPError(403, "You may not use terminals on this server.")
+        if request.transport == "ssh":
+            await start_device_session(self, request)
+            return
         identity, name = self.caller()
         live = await self.manager.create(identity, name, request)
         me = live.session.find(identity)

@@ -75,6 +75,13 @@ class TerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if self._live is not None and self._client is not None:
             self._live.detach(self._client)
 
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        # A close frame holds at most 123 bytes of reason (RFC 6455 5.5); tornado raises on more,
+        # and the socket would stay open. The whole reason went out in the `disconnect` frame.
+        if reason is not None:
+            reason = reason.encode("utf-8")[:123].decode("utf-8", "ignore")
+        super().close(code, reason)
+
     async def send_frames(self, frames: list[bytes | str]) -> None:
         # bytes with binary=False go out as a text frame without being encoded again.
         sent = [self.write_message(frame, binary=False) for frame in frames]

@@ -8,11 +8,16 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   ICreateSessionRequest,
+  IDeviceInventory,
+  IDeviceSessionRequest,
   IInvite,
   IJoinReply,
   InviteRole,
   IParticipant,
+  IRecordingState,
   ISessionModel,
+  LoginReply,
+  LoginStep,
   Role,
   Routes
 } from './protocol';
@@ -27,6 +32,14 @@ export class SharedTermError extends Error {
     this.name = 'SharedTermError';
   }
 }
+
+/**
+ * Where a device session stands after `POST sessions` or `POST logins/LID`: open (201), or a
+ * login step that waits for its owner (202).
+ */
+export type DeviceOutcome =
+  | { kind: 'session'; model: ISessionModel }
+  | { kind: 'login'; step: LoginStep };
 
 /** Talks to the server extension's REST routes as the signed-in user. */
 export class SharedTermClient {
@@ -60,12 +73,19 @@ export class SharedTermClient {
   }
 
   async removeParticipant(sid: string, pid: string): Promise<void> {
-    await this._request<null>('DELETE', [Routes.sessions, sid, 'participants', pid]);
+    await this._request<null>('DELETE', [
+      Routes.sessions,
+      sid,
+      'participants',
+      pid
+    ]);
   }
 
   /** A new invite; its `url` (with the secret) is only in this answer. */
   createInvite(sid: string, role: InviteRole): Promise<IInvite> {
-    return this._request<IInvite>('POST', [Routes.sessions, sid, 'invites'], { role });
+    return this._request<IInvite>('POST', [Routes.sessions, sid, 'invites'], {
+      role
+    });
   }
 
   listInvites(sid: string): Promise<IInvite[]> {
@@ -81,11 +101,64 @@ export class SharedTermClient {
     return this._request<IJoinReply>('POST', [Routes.join, invite], { secret });
   }
 
+  /** Pause or resume the session's recording (owners); everyone is told by a ctl frame. */
+  setRecordingPaused(
+    sid: string,
+    paused: boolean
+  ): Promise<IRecordingState | null> {
+    return this._request<IRecordingState | null>(
+      'PUT',
+      [Routes.sessions, sid, 'recording'],
+      { paused }
+    );
+  }
+
+  /** The configured SSH devices, and whether other hosts may be named. */
+  listDevices(): Promise<IDeviceInventory> {
+    return this._request<IDeviceInventory>('GET', [Routes.devices]);
+  }
+
+  /** Start connecting to a device; the caller will own the session. */
+  async startDeviceSession(
+    body: IDeviceSessionRequest
+  ): Promise<DeviceOutcome> {
+    return deviceOutcome(
+      await this._send('POST', [Routes.sessions], body)
+    );
+  }
+
+  /** The step a login of yours waits on. */
+  getLogin(lid: string): Promise<LoginStep> {
+    return this._request<LoginStep>('GET', [Routes.logins, lid]);
+  }
+
+  /**
+   * Continue a login: confirm the fingerprint shown, or answer the prompts. The answers go
+   * into this one request body and are kept nowhere else.
+   */
+  async continueLogin(lid: string, reply: LoginReply): Promise<DeviceOutcome> {
+    return deviceOutcome(await this._send('POST', [Routes.logins, lid], reply));
+  }
+
+  /** Abandon a login; its connection is closed. */
+  async cancelLogin(lid: string): Promise<void> {
+    await this._request<null>('DELETE', [Routes.logins, lid]);
+  }
+
   private async _request<T>(
     method: string,
     parts: string[],
     body?: unknown
   ): Promise<T> {
+    return (await this._send(method, parts, body)).body as T;
+  }
+
+  /** One request; the status and parsed body of a success, else a SharedTermError. */
+  private async _send(
+    method: string,
+    parts: string[],
+    body?: unknown
+  ): Promise<{ status: number; body: unknown }> {
     const settings = this.serverSettings;
     const url = URLExt.join(
       settings.baseUrl,
@@ -111,10 +184,19 @@ export class SharedTermClient {
       }
     }
     if (!response.ok) {
-      throw new SharedTermError(response.status, errorMessage(response, parsed));
+      throw new SharedTermError(
+        response.status,
+        errorMessage(response, parsed)
+      );
     }
-    return parsed as T;
+    return { status: response.status, body: parsed };
   }
+}
+
+function deviceOutcome(reply: { status: number; body: unknown }): DeviceOutcome {
+  return reply.status === 202
+    ? { kind: 'login', step: reply.body as LoginStep }
+    : { kind: 'session', model: reply.body as ISessionModel };
 }
 
 function errorMessage(response: Response, body: unknown): string {

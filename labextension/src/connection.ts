@@ -8,7 +8,10 @@
  */
 
 import { URLExt } from '@jupyterlab/coreutils';
-import type { ServerConnection, Terminal as TerminalAPI } from '@jupyterlab/services';
+import type {
+  ServerConnection,
+  Terminal as TerminalAPI
+} from '@jupyterlab/services';
 import { PromiseDelegate } from '@lumino/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -27,12 +30,7 @@ import {
 
 /** Where a connection stands. The last three are final until `reconnect()` is called. */
 export type ConnectionPhase =
-  | 'connecting'
-  | 'connected'
-  | 'reconnecting'
-  | 'ended'
-  | 'removed'
-  | 'failed';
+  'connecting' | 'connected' | 'reconnecting' | 'ended' | 'removed' | 'failed';
 
 /** The state shown to people: never a dead terminal without a reason. */
 export interface IConnectionState {
@@ -48,12 +46,17 @@ export interface IConnectionState {
 }
 
 /** A connection to one shared session's terminal. */
-export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection {
+export class SharedTerminalConnection
+  implements TerminalAPI.ITerminalConnection
+{
   constructor(options: SharedTerminalConnection.IOptions) {
     this.sessionId = options.sessionId;
     this.serverSettings = options.client.serverSettings;
     this._client = options.client;
-    this._backoff = { ...SharedTerminalConnection.DEFAULT_BACKOFF, ...options.backoff };
+    this._backoff = {
+      ...SharedTerminalConnection.DEFAULT_BACKOFF,
+      ...options.backoff
+    };
     this._connect();
   }
 
@@ -221,7 +224,10 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
     this._gotSetup = false;
     this._disconnectFrame = null;
     this._setState({
-      phase: this._attempt === 0 && this._setup === null ? 'connecting' : 'reconnecting',
+      phase:
+        this._attempt === 0 && this._setup === null
+          ? 'connecting'
+          : 'reconnecting',
       retryAt: null
     });
     this._setStatus('connecting');
@@ -286,7 +292,12 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
     this._attempt = 0;
     this._setRecording(setup.recording ?? null);
     this._setupReceived.emit(setup);
-    this._setState({ phase: 'connected', retryAt: null, reason: '', code: null });
+    this._setState({
+      phase: 'connected',
+      retryAt: null,
+      reason: '',
+      code: null
+    });
     this._setStatus('connected');
     if (previous !== null && previous !== setup.role) {
       this._roleChanged.emit(setup.role);
@@ -304,7 +315,11 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
         this._sendSize();
       }
     } else if (ctl.type === 'recording') {
-      this._setRecording({ id: ctl.id, state: ctl.state, message: ctl.message });
+      this._setRecording({
+        id: ctl.id,
+        state: ctl.state,
+        message: ctl.message
+      });
     }
     this._ctlReceived.emit(ctl);
   }
@@ -320,7 +335,11 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
     if (code === CloseCode.SESSION_ENDED) {
       this._stop('ended', code, reason || 'The session has ended.');
     } else if (code === CloseCode.REMOVED) {
-      this._stop('removed', code, reason || 'You were removed from this session.');
+      this._stop(
+        'removed',
+        code,
+        reason || 'You were removed from this session.'
+      );
     } else if (!this._gotSetup) {
       // Refused before the upgrade (ended, removed, unknown) or the server is down: a
       // browser websocket cannot see the HTTP status, so ask the REST API why.
@@ -337,12 +356,17 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
       const model = await this._client.getSession(this.sessionId);
       if (model.state === 'ended') {
         outcome = () =>
-          this._stop('ended', CloseCode.SESSION_ENDED, model.end_reason || 'The session has ended.');
+          this._stop(
+            'ended',
+            CloseCode.SESSION_ENDED,
+            model.end_reason || 'The session has ended.'
+          );
       }
     } catch (error) {
       if (error instanceof SharedTermError) {
         if (error.status === 403) {
-          outcome = () => this._stop('removed', CloseCode.REMOVED, error.message);
+          outcome = () =>
+            this._stop('removed', CloseCode.REMOVED, error.message);
         } else if (error.status === 404) {
           outcome = () =>
             this._stop(
@@ -351,7 +375,8 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
               'This shared session no longer exists, or you are no longer part of it.'
             );
         } else if (error.status === 410) {
-          outcome = () => this._stop('ended', CloseCode.SESSION_ENDED, error.message);
+          outcome = () =>
+            this._stop('ended', CloseCode.SESSION_ENDED, error.message);
         }
       }
     }
@@ -373,7 +398,10 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
       this._stop('failed', code, `Could not reconnect: ${reason}`);
       return;
     }
-    const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** (this._attempt - 1));
+    const ceiling = Math.min(
+      maxDelayMs,
+      initialDelayMs * 2 ** (this._attempt - 1)
+    );
     // Full jitter on the upper half: clients dropped together do not come back together.
     const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
     this._setState({
@@ -390,7 +418,11 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
     }, delay);
   }
 
-  private _stop(phase: 'ended' | 'removed' | 'failed', code: number | null, reason: string): void {
+  private _stop(
+    phase: 'ended' | 'removed' | 'failed',
+    code: number | null,
+    reason: string
+  ): void {
     this._clearTimer();
     this._closeSocket();
     this._setState({ phase, retryAt: null, reason, code });
@@ -416,7 +448,9 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
 
   private _sendOrThrow(frame: string): void {
     if (!this._sendRaw(frame)) {
-      throw new Error('The shared terminal is not connected right now; try again in a moment.');
+      throw new Error(
+        'The shared terminal is not connected right now; try again in a moment.'
+      );
     }
   }
 
@@ -434,7 +468,11 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
       if (state.phase === 'connected') {
         this._stateChanged.disconnect(onState);
         done.resolve();
-      } else if (state.phase === 'ended' || state.phase === 'removed' || state.phase === 'failed') {
+      } else if (
+        state.phase === 'ended' ||
+        state.phase === 'removed' ||
+        state.phase === 'failed'
+      ) {
         this._stateChanged.disconnect(onState);
         done.reject(new Error(state.reason));
       }
@@ -478,7 +516,10 @@ export class SharedTerminalConnection implements TerminalAPI.ITerminalConnection
     if (ws !== null) {
       ws.onmessage = null;
       ws.onclose = null;
-      if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) {
+      if (
+        ws.readyState === WebSocket.CONNECTING ||
+        ws.readyState === WebSocket.OPEN
+      ) {
         ws.close();
       }
     }

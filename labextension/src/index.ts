@@ -23,15 +23,18 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { shareIcon, usersIcon } from '@jupyterlab/ui-components';
 
 import { describeError, SharedTermClient } from './client';
+import { openDeviceSession } from './devices';
 import { roleLabel, SharedSession } from './model';
 import { SessionPanel } from './panel';
 import { ISessionModel, parseJoinLink } from './protocol';
+import { playerPlugin } from './player';
 import { SharedTerminalPanel } from './terminal';
 
 /** Command ids, `sharedterm:verb-noun`. */
 export namespace CommandIDs {
   export const shareTerminal = 'sharedterm:share-terminal';
   export const newSession = 'sharedterm:new-session';
+  export const newDeviceSession = 'sharedterm:new-device-session';
   export const joinSession = 'sharedterm:join-session';
   export const openSession = 'sharedterm:open-session';
   export const showPanel = 'sharedterm:show-panel';
@@ -66,7 +69,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Share a live terminal with roles the server enforces.',
   autoStart: true,
   requires: [ITerminalTracker],
-  optional: [ICommandPalette, ITranslator, ILayoutRestorer, ISettingRegistry, IThemeManager],
+  optional: [
+    ICommandPalette,
+    ITranslator,
+    ILayoutRestorer,
+    ISettingRegistry,
+    IThemeManager
+  ],
   activate: (
     app: JupyterFrontEnd,
     terminals: ITerminalTracker,
@@ -80,7 +89,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const trans = translator.load('jupyter_sharedterm');
     const { commands, shell } = app;
     const client = new SharedTermClient(app.serviceManager.serverSettings);
-    const tracker = new WidgetTracker<SharedTerminalPanel>({ namespace: 'sharedterm' });
+    const tracker = new WidgetTracker<SharedTerminalPanel>({
+      namespace: 'sharedterm'
+    });
 
     // --- terminal settings: shared terminals look like the user's other terminals -----------
     const terminalOptions: Partial<ITerminal.IOptions> = {};
@@ -109,7 +120,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
             settings.changed.connect(read);
           })
           .catch(reason => {
-            console.warn('jupyter-sharedterm: terminal settings unavailable', reason);
+            console.warn(
+              'jupyter-sharedterm: terminal settings unavailable',
+              reason
+            );
           })
       : Promise.resolve();
     themeManager?.themeChanged.connect(() => {
@@ -130,6 +144,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       actions: {
         open: sid => commands.execute(CommandIDs.openSession, { session: sid }),
         newSession: () => commands.execute(CommandIDs.newSession),
+        newDeviceSession: () => commands.execute(CommandIDs.newDeviceSession),
         join: () => commands.execute(CommandIDs.joinSession)
       }
     });
@@ -158,7 +173,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return existing;
       }
       await settingsReady;
-      const session = new SharedSession({ sessionId: sid, client, model: options.model });
+      const session = new SharedSession({
+        sessionId: sid,
+        client,
+        model: options.model
+      });
       const widget = new SharedTerminalPanel({
         session,
         terminalOptions: { ...terminalOptions },
@@ -181,7 +200,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const share = async (stock: TerminalPanel | null): Promise<void> => {
       const name = terminalName(stock);
       if (stock === null || name === null) {
-        Notification.warning(trans.__('Open a terminal to share first.'), { autoClose: 5000 });
+        Notification.warning(trans.__('Open a terminal to share first.'), {
+          autoClose: 5000
+        });
         return;
       }
       let model: ISessionModel;
@@ -189,7 +210,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         model = await client.createSession({ terminal: name });
       } catch (error) {
         Notification.error(
-          trans.__('Could not share terminal %1: %2', name, describeError(error)),
+          trans.__(
+            'Could not share terminal %1: %2',
+            name,
+            describeError(error)
+          ),
           { autoClose: false }
         );
         return;
@@ -205,14 +230,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       showPanel();
       Notification.success(
-        trans.__('Terminal %1 is shared. Invite people from the session panel.', name),
+        trans.__(
+          'Terminal %1 is shared. Invite people from the session panel.',
+          name
+        ),
         { autoClose: 5000 }
       );
     };
 
     /** The stock terminal a context-menu click landed on, else the current one. */
     const targetTerminal = (): TerminalPanel | null => {
-      const node = app.contextMenuHitTest(n => n.classList.contains('jp-Terminal'));
+      const node = app.contextMenuHitTest(n =>
+        n.classList.contains('jp-Terminal')
+      );
       if (node) {
         // A shared terminal is not a stock one: nothing to share there.
         return terminals.find(p => p.content.node.contains(node)) ?? null;
@@ -241,11 +271,39 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return widget;
         } catch (error) {
           Notification.error(
-            trans.__('Could not start a shared shell: %1', describeError(error)),
+            trans.__(
+              'Could not start a shared shell: %1',
+              describeError(error)
+            ),
             { autoClose: false }
           );
           return null;
         }
+      }
+    });
+
+    commands.addCommand(CommandIDs.newDeviceSession, {
+      label: trans.__('New Device Session…'),
+      caption: trans.__(
+        'Log in to an SSH device and share its terminal (pick from the devices this server knows)'
+      ),
+      icon: usersIcon,
+      execute: async args => {
+        const device = typeof args.device === 'string' ? args.device : undefined;
+        const model = await openDeviceSession(client, trans, device);
+        if (model === null) {
+          return null;
+        }
+        const widget = await openSession(model.id, { model });
+        showPanel();
+        Notification.success(
+          trans.__(
+            'Connected to %1. Invite people from the session panel.',
+            model.title
+          ),
+          { autoClose: 5000 }
+        );
+        return widget;
       }
     });
 
@@ -280,14 +338,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
           const reply = await client.join(parsed.invite, parsed.secret);
           const widget = await openSession(reply.session);
           showPanel();
-          Notification.success(trans.__('You joined as %1.', roleLabel(reply.role)), {
-            autoClose: 4000
-          });
+          Notification.success(
+            trans.__('You joined as %1.', roleLabel(reply.role)),
+            {
+              autoClose: 4000
+            }
+          );
           return widget;
         } catch (error) {
-          Notification.error(trans.__('Could not join: %1', describeError(error)), {
-            autoClose: false
-          });
+          Notification.error(
+            trans.__('Could not join: %1', describeError(error)),
+            {
+              autoClose: false
+            }
+          );
           return null;
         }
       }
@@ -331,6 +395,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       for (const command of [
         CommandIDs.shareTerminal,
         CommandIDs.newSession,
+        CommandIDs.newDeviceSession,
         CommandIDs.joinSession,
         CommandIDs.showPanel
       ]) {
@@ -349,7 +414,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         args: widget => ({ session: widget.session.id }),
         name: widget => widget.session.id
       })
-      .catch(reason => console.warn('jupyter-sharedterm: restore failed', reason));
+      .catch(reason =>
+        console.warn('jupyter-sharedterm: restore failed', reason)
+      );
 
     // --- the Share button on every stock terminal ----------------------------------------------
     const addButton = (stock: TerminalPanel): void => {
@@ -367,4 +434,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, playerPlugin];

@@ -1,6 +1,6 @@
 /**
  * SharedSession: what one page knows about one shared session, from the REST model and the
- * live `ctl` frames of its terminal connection (roster, roles, typing, questions).
+ * live `ctl` frames of its terminal connection (roster, roles, typing, questions, recording).
  */
 
 import type { TranslationBundle } from '@jupyterlab/translation';
@@ -14,6 +14,7 @@ import {
   InviteRole,
   IParticipant,
   IQuestion,
+  IRecordingState,
   ISessionModel,
   Role,
   ServerCtl
@@ -37,6 +38,7 @@ export class SharedSession implements IDisposable {
     this.connection.setupReceived.connect(() => this.refresh(), this);
     this.connection.stateChanged.connect(this._onState, this);
     this.connection.roleChanged.connect(this._onRoleChanged, this);
+    this.connection.recordingChanged.connect(() => this._changed.emit(), this);
     if (options.model) {
       this._applyModel(options.model);
     }
@@ -57,7 +59,9 @@ export class SharedSession implements IDisposable {
 
   /** Your participant id. */
   get me(): string | null {
-    return this.connection.setup?.participant ?? this._model?.you.participant ?? null;
+    return (
+      this.connection.setup?.participant ?? this._model?.you.participant ?? null
+    );
   }
 
   /** Your role: the live one when connected, else the last the server told. */
@@ -76,6 +80,17 @@ export class SharedSession implements IDisposable {
 
   get questions(): ReadonlyArray<IQuestion> {
     return this._questions;
+  }
+
+  /**
+   * The session's recording: the live state once connected, else the last the server told;
+   * null when this server records nothing.
+   */
+  get recording(): IRecordingState | null {
+    if (this.connection.setup !== null) {
+      return this.connection.recording;
+    }
+    return this._model?.recording ?? null;
   }
 
   /** Owners only; empty otherwise. */
@@ -120,7 +135,9 @@ export class SharedSession implements IDisposable {
     if (pid === null) {
       return '';
     }
-    return this._participants.find(p => p.id === pid)?.name ?? 'someone who left';
+    return (
+      this._participants.find(p => p.id === pid)?.name ?? 'someone who left'
+    );
   }
 
   /** Fetch the session model now (coalesced with other refreshes). */
@@ -175,6 +192,11 @@ export class SharedSession implements IDisposable {
     await this.refresh();
   }
 
+  /** Pause or resume the recording (owners); the change arrives as a ctl frame. */
+  async setRecordingPaused(paused: boolean): Promise<void> {
+    await this.client.setRecordingPaused(this.id, paused);
+  }
+
   /** End the session for everyone (owners). */
   async end(): Promise<void> {
     await this.client.endSession(this.id);
@@ -224,7 +246,10 @@ export class SharedSession implements IDisposable {
         break;
       case 'question': {
         const { type: _type, ...question } = ctl;
-        this._questions = [...this._questions.filter(q => q.id !== question.id), question];
+        this._questions = [
+          ...this._questions.filter(q => q.id !== question.id),
+          question
+        ];
         this._changed.emit();
         break;
       }
@@ -267,11 +292,14 @@ export class SharedSession implements IDisposable {
       this._typingTimer = null;
       return;
     }
-    this._typingTimer = window.setTimeout(() => {
-      this._typingTimer = null;
-      this._typingChanged.emit();
-      this._scheduleTypingExpiry();
-    }, next - now + 10);
+    this._typingTimer = window.setTimeout(
+      () => {
+        this._typingTimer = null;
+        this._typingChanged.emit();
+        this._scheduleTypingExpiry();
+      },
+      next - now + 10
+    );
   }
 
   private _model: ISessionModel | null = null;
@@ -320,4 +348,67 @@ export function typingText(trans: TranslationBundle, names: string[]): string {
     return trans.__('%1 is typing…', names[0]!);
   }
   return trans.__('%1 are typing…', names.join(', '));
+}
+
+/** What the recording indicator says: a short label and a sentence of detail. */
+export interface IRecordingText {
+  label: string;
+  detail: string;
+}
+
+/**
+ * The recording state in words, or null when there is nothing to show (no recording, or it
+ * stopped with the session). The server's `message` is read only for who paused or resumed
+ * ("recording paused by Alice"); anything else it says is shown as it is, as text.
+ */
+export function recordingText(
+  trans: TranslationBundle,
+  recording: IRecordingState | null
+): IRecordingText | null {
+  if (recording === null || !recording.state) {
+    return null;
+  }
+  const message = (recording.message ?? '').trim();
+  const by = /^recording (paused|resumed) by (.+)$/i.exec(message);
+  const said = message ? sentence(message) : '';
+  switch (recording.state) {
+    case 'recording':
+      return {
+        label: trans.__('Recording'),
+        detail:
+          by !== null && by[1]!.toLowerCase() === 'resumed'
+            ? trans.__('Resumed by %1. Everything shown here is recorded.', by[2]!)
+            : said || trans.__('Everything shown in this terminal is recorded.')
+      };
+    case 'paused':
+      return {
+        label:
+          by !== null && by[1]!.toLowerCase() === 'paused'
+            ? trans.__('Recording paused by %1', by[2]!)
+            : trans.__('Recording paused'),
+        detail: trans.__('Nothing is recorded until an owner resumes it.')
+      };
+    case 'failed':
+      return {
+        label: trans.__('Recording failed: input paused'),
+        detail:
+          said ||
+          trans.__(
+            'The recording cannot be written, so typing is refused until it can.'
+          )
+      };
+    case 'degraded':
+      return {
+        label: trans.__('Recording incomplete'),
+        detail: said || trans.__('Some output could not be recorded.')
+      };
+    default:
+      return null;
+  }
+}
+
+/** "the recording cannot ..." -> "The recording cannot ....". */
+function sentence(text: string): string {
+  const first = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?)]$/.test(first) ? first : `${first}.`;
 }

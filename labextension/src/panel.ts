@@ -1,20 +1,34 @@
 /**
  * The session panel (right side bar): the current shared session's participants, who is in
- * control and typing, the owner's controls (roles, removal, invite links, ending), questions,
- * and the list of your shared sessions.
+ * control and typing, its recording (owners pause and resume it), the owner's controls (roles,
+ * removal, invite links, ending), questions, and the list of your shared sessions.
  *
  * Everything other people wrote (names, questions, reasons) is set with `textContent`, never
  * parsed as HTML.
  */
 
-import { Clipboard, Dialog, Notification, showDialog } from '@jupyterlab/apputils';
-import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import {
+  Clipboard,
+  Dialog,
+  Notification,
+  showDialog
+} from '@jupyterlab/apputils';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 import { usersIcon } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { describeError, SharedTermClient } from './client';
-import { roleLabel, SharedSession, typingText } from './model';
+import {
+  recordingText,
+  roleLabel,
+  SharedSession,
+  typingText
+} from './model';
 import {
   IInvite,
   InviteRole,
@@ -35,7 +49,9 @@ export class SessionPanel extends Widget {
     super();
     this._client = options.client;
     this._actions = options.actions;
-    this._trans = (options.translator ?? nullTranslator).load('jupyter_sharedterm');
+    this._trans = (options.translator ?? nullTranslator).load(
+      'jupyter_sharedterm'
+    );
     const trans = this._trans;
     this.id = 'jp-SharedTerm-sessionPanel';
     this.addClass(PANEL_CLASS);
@@ -43,7 +59,12 @@ export class SessionPanel extends Widget {
     this.title.caption = trans.__('Shared terminal');
 
     const node = this.node;
-    node.append(h('h2', { className: 'jp-SharedTerm-panelTitle', text: trans.__('Shared terminal') }));
+    node.append(
+      h('h2', {
+        className: 'jp-SharedTerm-panelTitle',
+        text: trans.__('Shared terminal')
+      })
+    );
 
     // --- nothing open -------------------------------------------------------------------------
     this._empty = h(
@@ -55,20 +76,64 @@ export class SessionPanel extends Widget {
         )
       }),
       h('div', { className: 'jp-SharedTerm-row' }, [
-        button(trans.__('New shared shell'), () => void this._actions.newSession(), 'jp-SharedTerm-newSession'),
-        button(trans.__('Join with a link…'), () => void this._actions.join(), 'jp-SharedTerm-join')
+        button(
+          trans.__('New shared shell'),
+          () => void this._actions.newSession(),
+          'jp-SharedTerm-newSession'
+        ),
+        this._deviceButton(),
+        button(
+          trans.__('Join with a link…'),
+          () => void this._actions.join(),
+          'jp-SharedTerm-join'
+        )
       ])
     );
 
     // --- the current session ------------------------------------------------------------------
     this._heading = h('div', { className: 'jp-SharedTerm-sessionHeading' });
-    this._stateLine = h('div', { className: 'jp-SharedTerm-panelState', attrs: { role: 'status' } });
+    this._stateLine = h('div', {
+      className: 'jp-SharedTerm-panelState',
+      attrs: { role: 'status' }
+    });
     this._controlLine = h('div', { className: 'jp-SharedTerm-driver' });
     this._typingLine = h('div', {
       className: 'jp-SharedTerm-panelTyping',
       attrs: { 'aria-live': 'polite' }
     });
     this._participants = h('ul', { className: 'jp-SharedTerm-participants' });
+
+    this._recordingLabel = h('span', {
+      className: 'jp-SharedTerm-recordingLabel'
+    });
+    this._recordingDetail = h('span', {
+      className: 'jp-SharedTerm-recordingDetail'
+    });
+    this._recordingState = h(
+      'div',
+      {
+        className: 'jp-SharedTerm-panelRecording',
+        attrs: { role: 'status' }
+      },
+      h('span', {
+        className: 'jp-SharedTerm-recordingDot',
+        attrs: { 'aria-hidden': 'true' }
+      }),
+      this._recordingLabel,
+      this._recordingDetail
+    );
+    this._recordingToggle = button(
+      trans.__('Pause recording'),
+      () => void this._toggleRecording(),
+      'jp-SharedTerm-recordingToggle'
+    );
+    this._recordingSection = h(
+      'section',
+      { className: 'jp-SharedTerm-section jp-SharedTerm-recordingSection' },
+      h('h3', { text: trans.__('Recording') }),
+      this._recordingState,
+      h('div', { className: 'jp-SharedTerm-row' }, [this._recordingToggle])
+    );
 
     this._inviteRole = h('select', {
       className: 'jp-SharedTerm-inviteRole jp-mod-styled',
@@ -88,7 +153,11 @@ export class SessionPanel extends Widget {
       h('h3', { text: trans.__('Invite links') }),
       h('div', { className: 'jp-SharedTerm-row' }, [
         this._inviteRole,
-        button(trans.__('Create link'), () => void this._createInvite(), 'jp-SharedTerm-createInvite')
+        button(
+          trans.__('Create link'),
+          () => void this._createInvite(),
+          'jp-SharedTerm-createInvite'
+        )
       ]),
       this._inviteResult,
       this._invites
@@ -134,6 +203,7 @@ export class SessionPanel extends Widget {
       this._stateLine,
       this._controlLine,
       this._typingLine,
+      this._recordingSection,
       h(
         'section',
         { className: 'jp-SharedTerm-section' },
@@ -152,17 +222,31 @@ export class SessionPanel extends Widget {
       { className: 'jp-SharedTerm-section jp-SharedTerm-sessionList' },
       h('div', { className: 'jp-SharedTerm-row jp-SharedTerm-sectionHead' }, [
         h('h3', { text: trans.__('Your shared sessions') }),
-        button(trans.__('Refresh'), () => void this.refreshSessions(), 'jp-SharedTerm-refresh')
+        button(
+          trans.__('Refresh'),
+          () => void this.refreshSessions(),
+          'jp-SharedTerm-refresh'
+        )
       ]),
       this._sessions,
       h('div', { className: 'jp-SharedTerm-row' }, [
-        button(trans.__('New shared shell'), () => void this._actions.newSession(), 'jp-SharedTerm-newSession'),
-        button(trans.__('Join with a link…'), () => void this._actions.join(), 'jp-SharedTerm-join')
+        button(
+          trans.__('New shared shell'),
+          () => void this._actions.newSession(),
+          'jp-SharedTerm-newSession'
+        ),
+        this._deviceButton(),
+        button(
+          trans.__('Join with a link…'),
+          () => void this._actions.join(),
+          'jp-SharedTerm-join'
+        )
       ])
     );
 
     node.append(this._empty, this._current, listSection);
     this._render();
+    void this._checkDevices();
   }
 
   /** The session shown, or null. */
@@ -179,6 +263,7 @@ export class SessionPanel extends Widget {
       this._session.typingChanged.disconnect(this._renderTyping, this);
     }
     this._session = session;
+    this._wasGone = false;
     this._signatures.clear();
     this._inviteResult.hidden = true;
     this._inviteResult.replaceChildren();
@@ -197,14 +282,21 @@ export class SessionPanel extends Widget {
       models = await this._client.listSessions();
     } catch (error) {
       this._sessions.replaceChildren(
-        h('li', { className: 'jp-SharedTerm-error', text: describeError(error) })
+        h('li', {
+          className: 'jp-SharedTerm-error',
+          text: describeError(error)
+        })
       );
       return;
     }
     const trans = this._trans;
     const items = models
       .slice()
-      .sort((a, b) => Number(a.state === 'ended') - Number(b.state === 'ended') || b.created_at - a.created_at)
+      .sort(
+        (a, b) =>
+          Number(a.state === 'ended') - Number(b.state === 'ended') ||
+          b.created_at - a.created_at
+      )
       .map(model => {
         const li = h('li', {
           className: 'jp-SharedTerm-sessionItem',
@@ -212,13 +304,20 @@ export class SessionPanel extends Widget {
         });
         const connected = model.participants.filter(p => p.connected).length;
         li.append(
-          h('span', { className: 'jp-SharedTerm-sessionTitle', text: model.title }),
+          h('span', {
+            className: 'jp-SharedTerm-sessionTitle',
+            text: model.title
+          }),
           h('span', {
             className: 'jp-SharedTerm-meta',
             text:
               model.state === 'ended'
                 ? trans.__('ended')
-                : trans.__('%1 · %2 connected', roleLabel(model.you.role), connected)
+                : trans.__(
+                    '%1 · %2 connected',
+                    roleLabel(model.you.role),
+                    connected
+                  )
           })
         );
         if (model.state === 'active') {
@@ -234,7 +333,12 @@ export class SessionPanel extends Widget {
         return li;
       });
     if (items.length === 0) {
-      items.push(h('li', { className: 'jp-SharedTerm-muted', text: trans.__('None yet.') }));
+      items.push(
+        h('li', {
+          className: 'jp-SharedTerm-muted',
+          text: trans.__('None yet.')
+        })
+      );
     }
     this._sessions.replaceChildren(...items);
   }
@@ -247,6 +351,41 @@ export class SessionPanel extends Widget {
   protected override onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     void this.refreshSessions();
+    void this._checkDevices();
+  }
+
+  /** A "New device session" button, shown once the server is known to offer devices. */
+  private _deviceButton(): HTMLButtonElement {
+    const element = button(
+      this._trans.__('New device session…'),
+      () => void this._actions.newDeviceSession(),
+      'jp-SharedTerm-newDeviceSession'
+    );
+    element.title = this._trans.__(
+      'Open a shared terminal on an SSH device (a switch, a router, a server)'
+    );
+    element.hidden = this._devicesOffered !== true;
+    this._deviceButtons.push(element);
+    return element;
+  }
+
+  /** Whether this server offers SSH devices; asked once (the list is set at server start). */
+  private async _checkDevices(): Promise<void> {
+    if (this._devicesOffered !== null || this._checkingDevices) {
+      return;
+    }
+    this._checkingDevices = true;
+    try {
+      const inventory = await this._client.listDevices();
+      this._devicesOffered = inventory.devices.length > 0 || inventory.adhoc;
+    } catch {
+      // Asked again the next time the panel is shown.
+    } finally {
+      this._checkingDevices = false;
+    }
+    for (const element of this._deviceButtons) {
+      element.hidden = this._devicesOffered !== true;
+    }
   }
 
   // --- rendering -------------------------------------------------------------------------------
@@ -263,15 +402,35 @@ export class SessionPanel extends Widget {
     const state = session.connection.state;
     const ended = state.phase === 'ended' || session.model?.state === 'ended';
     const gone = ended || state.phase === 'removed' || state.phase === 'failed';
+    if (gone && !this._wasGone) {
+      void this.refreshSessions();
+    }
+    this._wasGone = gone;
     const isOwner = role === 'owner' && !gone;
     this.node.dataset.role = role ?? '';
 
+    const transport =
+      session.model?.transport ?? session.connection.setup?.transport;
     this._heading.replaceChildren(
-      h('span', { className: 'jp-SharedTerm-sessionName', text: session.title }),
+      h('span', {
+        className: 'jp-SharedTerm-sessionName',
+        text: session.title
+      }),
+      ...(transport === 'ssh'
+        ? [
+            h('span', {
+              className: 'jp-SharedTerm-transportBadge',
+              text: trans.__('SSH device')
+            })
+          ]
+        : []),
       h('span', {
         className: 'jp-SharedTerm-roleBadge',
         attrs: { 'data-role': role ?? '' },
-        text: role === null ? trans.__('connecting') : trans.__('you are %1', roleLabel(role))
+        text:
+          role === null
+            ? trans.__('connecting')
+            : trans.__('you are %1', roleLabel(role))
       })
     );
 
@@ -282,7 +441,10 @@ export class SessionPanel extends Widget {
         state.reason || session.model?.end_reason || trans.__('no reason given')
       );
     } else if (state.phase === 'removed') {
-      stateText = trans.__('You are no longer in this session: %1', state.reason);
+      stateText = trans.__(
+        'You are no longer in this session: %1',
+        state.reason
+      );
     } else if (state.phase === 'failed') {
       stateText = state.reason;
     } else if (state.phase === 'reconnecting') {
@@ -290,7 +452,9 @@ export class SessionPanel extends Widget {
     } else if (state.phase === 'connecting') {
       stateText = trans.__('Connecting…');
     } else if (role === 'viewer') {
-      stateText = trans.__('You are watching: the terminal is read-only for you. You can ask questions below.');
+      stateText = trans.__(
+        'You are watching: the terminal is read-only for you. You can ask questions below.'
+      );
     }
     this._stateLine.textContent = stateText;
     this._stateLine.hidden = stateText === '';
@@ -304,6 +468,7 @@ export class SessionPanel extends Widget {
           ? trans.__('You are in control (you typed last).')
           : trans.__('In control: %1', session.nameOf(driver));
 
+    this._renderRecording(session, isOwner, gone);
     this._renderParticipants(session, isOwner);
     this._ownerSection.hidden = !isOwner;
     this._endButton.hidden = !isOwner;
@@ -313,6 +478,31 @@ export class SessionPanel extends Widget {
     this._renderQuestions(session.questions, mayType(role) && !gone);
     this._askInput.disabled = gone;
     this._renderTyping();
+  }
+
+  private _renderRecording(
+    session: SharedSession,
+    isOwner: boolean,
+    gone: boolean
+  ): void {
+    const recording = session.recording;
+    const text = gone ? null : recordingText(this._trans, recording);
+    this._recordingSection.hidden = text === null;
+    if (text === null) {
+      return;
+    }
+    const state = recording?.state ?? '';
+    this._recordingState.dataset.state = state;
+    this._recordingLabel.textContent = text.label;
+    this._recordingDetail.textContent = text.detail;
+    const toggle = this._recordingToggle;
+    const paused = state === 'paused';
+    toggle.hidden = !isOwner || (state !== 'recording' && !paused);
+    toggle.dataset.action = paused ? 'resume' : 'pause';
+    toggle.textContent = paused
+      ? this._trans.__('Resume recording')
+      : this._trans.__('Pause recording');
+    toggle.disabled = this._recordingBusy;
   }
 
   private _changedSection(key: string, value: unknown): boolean {
@@ -326,7 +516,14 @@ export class SessionPanel extends Widget {
 
   private _renderParticipants(session: SharedSession, isOwner: boolean): void {
     const people = session.participants;
-    if (!this._changedSection('participants', [people, session.driver, session.me, isOwner])) {
+    if (
+      !this._changedSection('participants', [
+        people,
+        session.driver,
+        session.me,
+        isOwner
+      ])
+    ) {
       return;
     }
     const trans = this._trans;
@@ -344,15 +541,25 @@ export class SessionPanel extends Widget {
         className: 'jp-SharedTerm-presence',
         attrs: { 'data-connected': String(p.connected), 'aria-hidden': 'true' }
       });
-      const name = h('span', { className: 'jp-SharedTerm-participantName', text: p.name });
-      const meta: string[] = [p.connected ? trans.__('online') : trans.__('offline')];
+      const name = h('span', {
+        className: 'jp-SharedTerm-participantName',
+        text: p.name
+      });
+      const meta: string[] = [
+        p.connected ? trans.__('online') : trans.__('offline')
+      ];
       if (p.kind === 'guest') {
         meta.push(trans.__('guest'));
       }
-      const details = h('span', { className: 'jp-SharedTerm-meta', text: meta.join(' · ') });
+      const details = h('span', {
+        className: 'jp-SharedTerm-meta',
+        text: meta.join(' · ')
+      });
       li.append(presence, name);
       if (p.id === session.me) {
-        li.append(h('span', { className: 'jp-SharedTerm-you', text: trans.__('(you)') }));
+        li.append(
+          h('span', { className: 'jp-SharedTerm-you', text: trans.__('(you)') })
+        );
       }
       li.append(
         h('span', {
@@ -363,9 +570,17 @@ export class SessionPanel extends Widget {
         details
       );
       if (p.id === session.driver) {
-        li.append(h('span', { className: 'jp-SharedTerm-inControl', text: trans.__('in control') }));
+        li.append(
+          h('span', {
+            className: 'jp-SharedTerm-inControl',
+            text: trans.__('in control')
+          })
+        );
       }
-      const typing = h('span', { className: 'jp-SharedTerm-typingMark', text: trans.__('typing…') });
+      const typing = h('span', {
+        className: 'jp-SharedTerm-typingMark',
+        text: trans.__('typing…')
+      });
       typing.hidden = !session.isTyping(p.id);
       this._typingMarks.set(p.id, typing);
       li.append(typing);
@@ -393,9 +608,16 @@ export class SessionPanel extends Widget {
       const role = select.value as Role;
       session.setRole(p.id, role).catch(error => {
         select.value = p.role;
-        Notification.error(trans.__('Could not change the role of %1: %2', p.name, describeError(error)), {
-          autoClose: 8000
-        });
+        Notification.error(
+          trans.__(
+            'Could not change the role of %1: %2',
+            p.name,
+            describeError(error)
+          ),
+          {
+            autoClose: 8000
+          }
+        );
       });
     });
     const remove = button(
@@ -403,8 +625,14 @@ export class SessionPanel extends Widget {
       () => void this._remove(session, p),
       'jp-SharedTerm-remove jp-mod-warn'
     );
-    remove.title = trans.__('Disconnect %1; they cannot come back to this session', p.name);
-    return h('span', { className: 'jp-SharedTerm-ownerControls' }, [select, remove]);
+    remove.title = trans.__(
+      'Disconnect %1; they cannot come back to this session',
+      p.name
+    );
+    return h('span', { className: 'jp-SharedTerm-ownerControls' }, [
+      select,
+      remove
+    ]);
   }
 
   private _renderTyping(): void {
@@ -412,7 +640,10 @@ export class SessionPanel extends Widget {
     if (session === null) {
       return;
     }
-    this._typingLine.textContent = typingText(this._trans, session.typingNames());
+    this._typingLine.textContent = typingText(
+      this._trans,
+      session.typingNames()
+    );
     for (const [pid, mark] of this._typingMarks) {
       mark.hidden = !session.isTyping(pid) || pid === session.me;
     }
@@ -435,13 +666,28 @@ export class SessionPanel extends Widget {
           invite.max_uses === null
             ? trans.__('used %1×', invite.uses)
             : trans.__('used %1 of %2', invite.uses, invite.max_uses);
+        li.title = trans.__(
+          'Created %1',
+          new Date(invite.created_at * 1000).toLocaleString()
+        );
         li.append(
-          h('span', { className: 'jp-SharedTerm-roleBadge', attrs: { 'data-role': invite.role }, text: roleLabel(invite.role) }),
-          h('span', { className: 'jp-SharedTerm-meta', text: `${Private.inviteState(trans, invite)} · ${uses}` })
+          h('span', {
+            className: 'jp-SharedTerm-roleBadge',
+            attrs: { 'data-role': invite.role },
+            text: roleLabel(invite.role)
+          }),
+          h('span', {
+            className: 'jp-SharedTerm-meta',
+            text: `${Private.inviteState(trans, invite)} · ${uses}`
+          })
         );
         if (invite.state === 'active') {
           li.append(
-            button(trans.__('Revoke'), () => void this._revoke(invite), 'jp-SharedTerm-revoke jp-mod-warn')
+            button(
+              trans.__('Revoke'),
+              () => void this._revoke(invite),
+              'jp-SharedTerm-revoke jp-mod-warn'
+            )
           );
         }
         return li;
@@ -449,7 +695,10 @@ export class SessionPanel extends Widget {
     this._invites.replaceChildren(...rows);
   }
 
-  private _renderQuestions(questions: ReadonlyArray<IQuestion>, mayAnswer: boolean): void {
+  private _renderQuestions(
+    questions: ReadonlyArray<IQuestion>,
+    mayAnswer: boolean
+  ): void {
     if (!this._changedSection('questions', [questions, mayAnswer])) {
       return;
     }
@@ -464,16 +713,30 @@ export class SessionPanel extends Widget {
         h('span', { className: 'jp-SharedTerm-questionText', text: q.text })
       );
       if (q.answered) {
-        li.append(h('span', { className: 'jp-SharedTerm-answered', text: trans.__('answered') }));
+        li.append(
+          h('span', {
+            className: 'jp-SharedTerm-answered',
+            text: trans.__('answered')
+          })
+        );
       } else if (mayAnswer) {
         li.append(
-          button(trans.__('Mark answered'), () => this._answer(q.id), 'jp-SharedTerm-markAnswered')
+          button(
+            trans.__('Mark answered'),
+            () => this._answer(q.id),
+            'jp-SharedTerm-markAnswered'
+          )
         );
       }
       return li;
     });
     if (rows.length === 0) {
-      rows.push(h('li', { className: 'jp-SharedTerm-muted', text: trans.__('No questions yet.') }));
+      rows.push(
+        h('li', {
+          className: 'jp-SharedTerm-muted',
+          text: trans.__('No questions yet.')
+        })
+      );
     }
     this._questions.replaceChildren(...rows);
   }
@@ -491,13 +754,21 @@ export class SessionPanel extends Widget {
     try {
       invite = await session.createInvite(role);
     } catch (error) {
-      Notification.error(trans.__('Could not create a link: %1', describeError(error)), { autoClose: 8000 });
+      Notification.error(
+        trans.__('Could not create a link: %1', describeError(error)),
+        { autoClose: 8000 }
+      );
       return;
     }
     const url = invite.url ?? '';
     const input = h('input', {
       className: 'jp-SharedTerm-inviteUrl jp-mod-styled',
-      attrs: { type: 'text', readonly: '', 'aria-label': trans.__('Invite link'), 'data-role': role }
+      attrs: {
+        type: 'text',
+        readonly: '',
+        'aria-label': trans.__('Invite link'),
+        'data-role': role
+      }
     });
     input.value = url;
     input.addEventListener('focus', () => input.select());
@@ -512,11 +783,43 @@ export class SessionPanel extends Widget {
     this._inviteResult.replaceChildren(
       h('div', {
         className: 'jp-SharedTerm-meta',
-        text: trans.__('A %1 link. Copy it now: it is shown only once.', roleLabel(role))
+        text: trans.__(
+          'A %1 link. Copy it now: it is shown only once.',
+          roleLabel(role)
+        )
       }),
       h('div', { className: 'jp-SharedTerm-row' }, [input, copy])
     );
     this._inviteResult.hidden = false;
+  }
+
+  private async _toggleRecording(): Promise<void> {
+    const session = this._session;
+    if (session === null || this._recordingBusy) {
+      return;
+    }
+    const pause = session.recording?.state !== 'paused';
+    this._recordingBusy = true;
+    this._recordingToggle.disabled = true;
+    try {
+      await session.setRecordingPaused(pause);
+    } catch (error) {
+      Notification.error(
+        pause
+          ? this._trans.__(
+              'Could not pause the recording: %1',
+              describeError(error)
+            )
+          : this._trans.__(
+              'Could not resume the recording: %1',
+              describeError(error)
+            ),
+        { autoClose: 8000 }
+      );
+    } finally {
+      this._recordingBusy = false;
+      this._render();
+    }
   }
 
   private async _revoke(invite: IInvite): Promise<void> {
@@ -527,18 +830,30 @@ export class SessionPanel extends Widget {
     try {
       await session.revokeInvite(invite.id);
     } catch (error) {
-      Notification.error(this._trans.__('Could not revoke the link: %1', describeError(error)), {
-        autoClose: 8000
-      });
+      Notification.error(
+        this._trans.__('Could not revoke the link: %1', describeError(error)),
+        {
+          autoClose: 8000
+        }
+      );
     }
   }
 
-  private async _remove(session: SharedSession, p: IParticipant): Promise<void> {
+  private async _remove(
+    session: SharedSession,
+    p: IParticipant
+  ): Promise<void> {
     const trans = this._trans;
     const result = await showDialog({
       title: trans.__('Remove %1?', p.name),
-      body: trans.__('%1 is disconnected now and cannot come back to this session.', p.name),
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Remove') })]
+      body: trans.__(
+        '%1 is disconnected now and cannot come back to this session.',
+        p.name
+      ),
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.warnButton({ label: trans.__('Remove') })
+      ]
     });
     if (!result.button.accept) {
       return;
@@ -546,9 +861,12 @@ export class SessionPanel extends Widget {
     try {
       await session.remove(p.id);
     } catch (error) {
-      Notification.error(trans.__('Could not remove %1: %2', p.name, describeError(error)), {
-        autoClose: 8000
-      });
+      Notification.error(
+        trans.__('Could not remove %1: %2', p.name, describeError(error)),
+        {
+          autoClose: 8000
+        }
+      );
     }
   }
 
@@ -560,8 +878,13 @@ export class SessionPanel extends Widget {
     const trans = this._trans;
     const result = await showDialog({
       title: trans.__('End "%1" for everyone?', session.title),
-      body: trans.__('Everyone is disconnected, every invite link stops working and the shell is closed.'),
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('End session') })]
+      body: trans.__(
+        'Everyone is disconnected, every invite link stops working and the shell is closed.'
+      ),
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.warnButton({ label: trans.__('End session') })
+      ]
     });
     if (!result.button.accept) {
       return;
@@ -569,9 +892,12 @@ export class SessionPanel extends Widget {
     try {
       await session.end();
     } catch (error) {
-      Notification.error(trans.__('Could not end the session: %1', describeError(error)), {
-        autoClose: 8000
-      });
+      Notification.error(
+        trans.__('Could not end the session: %1', describeError(error)),
+        {
+          autoClose: 8000
+        }
+      );
     }
     void this.refreshSessions();
   }
@@ -602,6 +928,7 @@ export class SessionPanel extends Widget {
   private _actions: SessionPanel.IActions;
   private _trans: TranslationBundle;
   private _session: SharedSession | null = null;
+  private _wasGone = false;
   private _signatures = new Map<string, string>();
   private _typingMarks = new Map<string, HTMLElement>();
   private _empty: HTMLElement;
@@ -610,6 +937,15 @@ export class SessionPanel extends Widget {
   private _stateLine: HTMLElement;
   private _controlLine: HTMLElement;
   private _typingLine: HTMLElement;
+  private _recordingSection: HTMLElement;
+  private _recordingState: HTMLElement;
+  private _recordingLabel: HTMLElement;
+  private _recordingDetail: HTMLElement;
+  private _recordingToggle: HTMLButtonElement;
+  private _recordingBusy = false;
+  private _devicesOffered: boolean | null = null;
+  private _checkingDevices = false;
+  private _deviceButtons: HTMLButtonElement[] = [];
   private _participants: HTMLUListElement;
   private _ownerSection: HTMLElement;
   private _inviteRole: HTMLSelectElement;
@@ -626,6 +962,8 @@ export namespace SessionPanel {
   export interface IActions {
     open(sessionId: string): Promise<unknown>;
     newSession(): Promise<unknown>;
+    /** Pick an SSH device and log in to it. */
+    newDeviceSession(): Promise<unknown>;
     join(): Promise<unknown>;
   }
 
@@ -670,21 +1008,42 @@ function h<K extends keyof HTMLElementTagNameMap>(
   return element;
 }
 
-function button(label: string, onClick: () => void, className: string): HTMLButtonElement {
-  const element = h('button', { className: `jp-Button jp-mod-styled ${className}`, text: label });
+function button(
+  label: string,
+  onClick: () => void,
+  className: string
+): HTMLButtonElement {
+  const element = h('button', {
+    className: `jp-Button jp-mod-styled ${className}`,
+    text: label
+  });
   element.type = 'button';
   element.addEventListener('click', onClick);
   return element;
 }
 
 namespace Private {
-  export function inviteState(trans: TranslationBundle, invite: IInvite): string {
+  export function inviteState(
+    trans: TranslationBundle,
+    invite: IInvite
+  ): string {
     switch (invite.state) {
-      case 'active':
+      case 'active': {
         if (invite.expires_at === null) {
           return trans.__('active');
         }
-        return trans.__('active until %1', new Date(invite.expires_at * 1000).toLocaleString());
+        const minutes = Math.max(
+          1,
+          Math.round((invite.expires_at * 1000 - Date.now()) / 60000)
+        );
+        const left =
+          minutes >= 2 * 24 * 60
+            ? trans.__('%1 days', Math.round(minutes / (24 * 60)))
+            : minutes >= 120
+              ? trans.__('%1 h', Math.round(minutes / 60))
+              : trans.__('%1 min', minutes);
+        return trans.__('active, expires in %1', left);
+      }
       case 'expired':
         return trans.__('expired');
       case 'revoked':

@@ -13,6 +13,8 @@ export const PROTOCOL_VERSION = 1;
 export namespace Routes {
   export const sessions = 'api/sharedterm/sessions';
   export const join = 'api/sharedterm/join';
+  export const devices = 'api/sharedterm/devices';
+  export const logins = 'api/sharedterm/logins';
 }
 
 /** What a participant may do; the server enforces it on every frame. */
@@ -65,10 +67,25 @@ export interface IInvite {
   url?: string;
 }
 
-/** The recording state the server reports (`setup.recording`, ctl `recording`). */
+/**
+ * What a session's recording is doing: `failed` means writes fail and input is refused until
+ * they work again; `degraded` means writes fail and events are being lost.
+ */
+export type RecordingStateName =
+  | 'recording'
+  | 'paused'
+  | 'failed'
+  | 'degraded'
+  | 'stopped';
+
+/**
+ * The recording state the server reports: `setup.recording` and the session model's
+ * `recording` (`{id, state}`, or null when the server records nothing), and ctl `recording`
+ * frames, which add the server's `message` ("recording paused by Alice").
+ */
 export interface IRecordingState {
   id?: string;
-  state?: string;
+  state?: RecordingStateName;
   message?: string;
 }
 
@@ -92,7 +109,85 @@ export interface ISessionModel {
 /** `POST api/sharedterm/sessions` body. */
 export type ICreateSessionRequest =
   | { terminal: string }
-  | { transport: 'local'; cwd?: string };
+  | { transport: 'local'; cwd?: string }
+  | IDeviceSessionRequest;
+
+/** `POST api/sharedterm/sessions` for an SSH device: a configured one, or an ad-hoc host. */
+export type IDeviceSessionRequest =
+  | { transport: 'ssh'; device: string }
+  | { transport: 'ssh'; host: string; port?: number; username: string };
+
+/** One configured device, as `GET api/sharedterm/devices` lists it (never key paths). */
+export interface IDevice {
+  name: string;
+  host: string;
+  port: number;
+  username: string;
+  auth: string[];
+  jump: string | null;
+}
+
+/** `GET api/sharedterm/devices`: `adhoc` says whether other hosts may be named. */
+export interface IDeviceInventory {
+  devices: IDevice[];
+  adhoc: boolean;
+}
+
+/** One question of a device's password or keyboard-interactive step. */
+export interface ILoginPrompt {
+  text: string;
+  /** False: a secret (a password field). */
+  echo: boolean;
+}
+
+interface ILoginStepBase {
+  login: string;
+  /** The device's name (or `user@host` for an ad-hoc host). */
+  device: string;
+  /** Epoch seconds until which the login waits for a reply, or null while connecting. */
+  expires_at: number | null;
+}
+
+/** The login waits for its owner to confirm an unknown host key. */
+export interface IHostKeyStep extends ILoginStepBase {
+  needs: 'host_key';
+  fingerprint: string;
+  /** The host that presented the key: a jump host when the device is reached through one. */
+  target: string;
+  host: string;
+  port: number;
+  message: string;
+}
+
+/** The login waits for answers to the device's prompts (password, keyboard-interactive). */
+export interface IAnswersStep extends ILoginStepBase {
+  needs: 'answers';
+  kind: 'password' | 'keyboard-interactive' | 'passphrase';
+  target: string;
+  host: string;
+  port: number;
+  username: string;
+  /** Chosen by the device: show as text. */
+  name: string;
+  /** Chosen by the device: show as text. */
+  instructions: string;
+  prompts: ILoginPrompt[];
+  /** Password tries: 2 means the last one was refused. */
+  attempt: number;
+}
+
+/** Another request is moving the login on (only in `GET` answers). */
+export interface IConnectingStep extends ILoginStepBase {
+  needs: 'connecting';
+}
+
+/** A device login step (`202` answers and `GET api/sharedterm/logins/LID`). */
+export type LoginStep = IHostKeyStep | IAnswersStep | IConnectingStep;
+
+/** `POST api/sharedterm/logins/LID`: confirm the fingerprint shown, or answer the prompts. */
+export type LoginReply =
+  | { confirm_fingerprint: string }
+  | { answers: string[] };
 
 /** `POST api/sharedterm/join/IID` answer. */
 export interface IJoinReply {
@@ -225,7 +320,9 @@ export function decodeServerFrame(raw: unknown): ServerFrame | null {
   }
   switch (msg[0]) {
     case 'stdout':
-      return typeof msg[1] === 'string' ? { kind: 'stdout', text: msg[1] } : null;
+      return typeof msg[1] === 'string'
+        ? { kind: 'stdout', text: msg[1] }
+        : null;
     case 'setup': {
       const body: unknown = msg[1];
       if (
@@ -260,7 +357,11 @@ export function decodeServerFrame(raw: unknown): ServerFrame | null {
       };
     case 'ctl': {
       const body: unknown = msg[1];
-      if (!isObject(body) || typeof body.type !== 'string' || !CTL_TYPES.has(body.type)) {
+      if (
+        !isObject(body) ||
+        typeof body.type !== 'string' ||
+        !CTL_TYPES.has(body.type)
+      ) {
         return null;
       }
       if (body.type === 'role' && !isRole(body.role)) {

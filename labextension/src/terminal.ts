@@ -1,21 +1,38 @@
 /**
  * The shared terminal tab: JupyterLab's own `Terminal` widget on a SharedTerminalConnection,
  * with a toolbar that says where the connection stands, your role ("Read-only" for viewers)
- * and who is typing, and a banner that explains every state that is not plain "connected".
+ * and who is typing, a banner that explains every state that is not plain "connected", and a
+ * recording line that everyone sees while the session is recorded (or paused, or failing).
  */
 
-import { MainAreaWidget, Notification, ToolbarButton } from '@jupyterlab/apputils';
+import {
+  MainAreaWidget,
+  Notification,
+  ToolbarButton
+} from '@jupyterlab/apputils';
 import { ITerminal, Terminal } from '@jupyterlab/terminal';
-import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 import { usersIcon } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { IConnectionState, SharedTerminalConnection } from './connection';
-import { roleLabel, SharedSession, typingText } from './model';
-import { IRecordingState, mayType } from './protocol';
+import {
+  recordingText,
+  roleLabel,
+  SharedSession,
+  typingText
+} from './model';
+import { IRecordingState, mayType, ServerCtl } from './protocol';
 
 const PANEL_CLASS = 'jp-SharedTerm-terminalPanel';
+
+/** The same notice or refusal is shown at most this often (ms). */
+const NOTIFY_INTERVAL_MS = 5000;
 
 /** A main-area tab showing one shared session's terminal. */
 export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
@@ -71,26 +88,24 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
         })
       );
     }
-    // A hook for a recording banner: the connection reports the server's recording state;
-    // nothing is shown until the recording UI is integrated.
-    this._recording = Private.textItem('jp-SharedTerm-recording');
-    this._recording.hide();
-    this.toolbar.addItem('sharedterm-recording', this._recording);
-
     this._banner = new Private.Banner(this._trans);
     this._banner.retryRequested.connect(() => {
       void session.connection.reconnect().catch(() => undefined);
     });
     this.contentHeader.addWidget(this._banner);
+    this._recording = new Private.RecordingBanner();
+    this.contentHeader.addWidget(this._recording);
 
     const connection = session.connection;
     connection.stateChanged.connect(this._onState, this);
     connection.inputRefused.connect(this._onInputRefused, this);
     connection.recordingChanged.connect(this._onRecording, this);
+    connection.ctlReceived.connect(this._onCtl, this);
     session.roleChanged.connect(this._onRoleChanged, this);
     session.changed.connect(this._updateRole, this);
     session.typingChanged.connect(this._updateTyping, this);
     this._onState(connection, connection.state);
+    this.onRecordingStateChanged(session.recording);
     this._updateRole();
     this._updateTyping();
     this._syncTitle();
@@ -108,14 +123,43 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
   }
 
   /**
-   * Hook for a recording banner, called with the server's recording state on every change.
-   * Recording is not part of this UI yet, so it shows nothing; a banner goes here.
+   * Called with the server's recording state on every change (and on every connection):
+   * shows the recording line above the terminal, for every participant.
    */
-  protected onRecordingStateChanged(_state: IRecordingState | null): void {
-    this._recording.hide();
+  protected onRecordingStateChanged(state: IRecordingState | null): void {
+    const phase = this.session.connection.state.phase;
+    const live = phase === 'connected' || phase === 'reconnecting';
+    this._recording.display(
+      state?.state ?? '',
+      live ? recordingText(this._trans, state) : null
+    );
   }
 
-  private _onRecording(_: SharedTerminalConnection, state: IRecordingState | null): void {
+  /** Server notices and refusals become notifications (at most one per code every 5 s). */
+  private _onCtl(_: SharedTerminalConnection, ctl: ServerCtl): void {
+    if (ctl.type !== 'notice' && ctl.type !== 'error') {
+      return;
+    }
+    const now = Date.now();
+    const key = `${ctl.type}:${ctl.code}`;
+    if (now - (this._lastNotified.get(key) ?? 0) < NOTIFY_INTERVAL_MS) {
+      return;
+    }
+    this._lastNotified.set(key, now);
+    const message = this._trans.__('%1: %2', this.session.title, ctl.message);
+    if (ctl.type === 'error') {
+      Notification.error(message, { autoClose: 6000 });
+    } else if (ctl.code === 'owner_away') {
+      Notification.warning(message, { autoClose: false });
+    } else {
+      Notification.info(message, { autoClose: 5000 });
+    }
+  }
+
+  private _onRecording(
+    _: SharedTerminalConnection,
+    state: IRecordingState | null
+  ): void {
     this.onRecordingStateChanged(state);
   }
 
@@ -136,12 +180,18 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
     this._status.node.textContent = Private.phaseLabel(this._trans, state);
     this._banner.display(state);
     this.node.dataset.phase = state.phase;
+    // A session that is over records nothing more: its recording line goes with it.
+    this.onRecordingStateChanged(this.session.recording);
     this._updateRole();
   }
 
   private _onRoleChanged(): void {
     const role = this.session.role;
-    const message = this._trans.__('You are now a %1 in "%2".', roleLabel(role), this.session.title);
+    const message = this._trans.__(
+      'You are now a %1 in "%2".',
+      roleLabel(role),
+      this.session.title
+    );
     Notification.info(message, { autoClose: 6000 });
     this._updateRole();
   }
@@ -161,7 +211,10 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
     this.toggleClass('jp-mod-readOnly', readOnly);
     this.node.dataset.role = role ?? '';
     if (live && role !== null) {
-      this._status.node.textContent = this._trans.__('Connected as %1', roleLabel(role));
+      this._status.node.textContent = this._trans.__(
+        'Connected as %1',
+        roleLabel(role)
+      );
     }
     this._syncTitle();
   }
@@ -175,8 +228,9 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
   private _status: Widget;
   private _badge: Widget;
   private _typing: Widget;
-  private _recording: Widget;
+  private _recording: Private.RecordingBanner;
   private _banner: Private.Banner;
+  private _lastNotified = new Map<string, number>();
 }
 
 export namespace SharedTerminalPanel {
@@ -198,7 +252,10 @@ namespace Private {
     return widget;
   }
 
-  export function phaseLabel(trans: TranslationBundle, state: IConnectionState): string {
+  export function phaseLabel(
+    trans: TranslationBundle,
+    state: IConnectionState
+  ): string {
     switch (state.phase) {
       case 'connecting':
         return trans.__('Connecting…');
@@ -215,6 +272,47 @@ namespace Private {
     }
   }
 
+  /**
+   * The recording line above the terminal: a red dot and "Recording", "Recording paused by
+   * Alice", "Recording failed: input paused", with the server's detail. Text only.
+   */
+  export class RecordingBanner extends Widget {
+    constructor() {
+      super();
+      this.addClass('jp-SharedTerm-recordingBanner');
+      this.node.setAttribute('role', 'status');
+      this.node.setAttribute('aria-live', 'polite');
+      const dot = document.createElement('span');
+      dot.className = 'jp-SharedTerm-recordingDot';
+      dot.setAttribute('aria-hidden', 'true');
+      this._label = document.createElement('span');
+      this._label.className = 'jp-SharedTerm-recordingLabel';
+      this._detail = document.createElement('span');
+      this._detail.className = 'jp-SharedTerm-recordingDetail';
+      this.node.append(dot, this._label, this._detail);
+      this.hide();
+    }
+
+    /** Show `text` for a recording in `state`; hidden when `text` is null. */
+    display(
+      state: string,
+      text: { label: string; detail: string } | null
+    ): void {
+      this.node.dataset.state = state;
+      if (text === null) {
+        this.hide();
+        return;
+      }
+      this._label.textContent = text.label;
+      this._detail.textContent = text.detail;
+      this.node.title = `${text.label}. ${text.detail}`;
+      this.show();
+    }
+
+    private _label: HTMLSpanElement;
+    private _detail: HTMLSpanElement;
+  }
+
   /** The line above the terminal that explains any state but "connected". */
   export class Banner extends Widget {
     constructor(trans: TranslationBundle) {
@@ -225,7 +323,8 @@ namespace Private {
       this._message = document.createElement('span');
       this._message.className = 'jp-SharedTerm-bannerMessage';
       this._retry = document.createElement('button');
-      this._retry.className = 'jp-Button jp-mod-styled jp-mod-accept jp-SharedTerm-retry';
+      this._retry.className =
+        'jp-Button jp-mod-styled jp-mod-accept jp-SharedTerm-retry';
       this._retry.textContent = trans.__('Retry now');
       this._retry.addEventListener('click', () => this._retryRequested.emit());
       this.node.append(this._message, this._retry);
@@ -254,12 +353,23 @@ namespace Private {
         case 'reconnecting': {
           const render = (): void => {
             const seconds =
-              state.retryAt === null ? 0 : Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
+              state.retryAt === null
+                ? 0
+                : Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
             const why = state.reason ? `${state.reason} ` : '';
             this._set(
               seconds > 0
-                ? trans.__('%1Reconnecting in %2 s (attempt %3)…', why, seconds, state.attempt)
-                : trans.__('%1Reconnecting (attempt %2)…', why, Math.max(1, state.attempt)),
+                ? trans.__(
+                    '%1Reconnecting in %2 s (attempt %3)…',
+                    why,
+                    seconds,
+                    state.attempt
+                  )
+                : trans.__(
+                    '%1Reconnecting (attempt %2)…',
+                    why,
+                    Math.max(1, state.attempt)
+                  ),
               true
             );
           };
@@ -273,7 +383,10 @@ namespace Private {
           this._set(trans.__('The session has ended: %1', state.reason), false);
           break;
         case 'removed':
-          this._set(trans.__('You are no longer in this session: %1', state.reason), false);
+          this._set(
+            trans.__('You are no longer in this session: %1', state.reason),
+            false
+          );
           break;
         case 'failed':
           this._set(state.reason, true);

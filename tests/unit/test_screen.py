@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import codecs
 import itertools
+import json
 import os
 import re
 import select
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -180,11 +182,11 @@ def test_alternate_screen_restores_the_normal_screen() -> None:
     assert screen.display[0].startswith("first line")
     assert screen.title == "notes.txt - VIM"
     assert "$ vim notes.txt" not in "\n".join(screen.display)
-    screen.feed(VIM_QUIT)
-    assert not screen.in_alternate_screen
-    assert any(line.startswith("$ $ vim notes.txt") for line in screen.display)
-    assert screen.modes["application_cursor_keys"] is False
-    assert screen.modes["mouse_protocol"] == 0
+    after = fed(SHELL + VIM + VIM_QUIT)
+    assert not after.in_alternate_screen
+    assert any(line.startswith("$ $ vim notes.txt") for line in after.display)
+    assert after.modes["application_cursor_keys"] is False
+    assert after.modes["mouse_protocol"] == 0
 
 
 def test_modes_a_program_sets_are_tracked() -> None:
@@ -204,6 +206,21 @@ def test_line_drawing_charset_is_drawn_as_box_characters() -> None:
     assert screen.display[3].startswith("┌──┐ box │")
 
 
+def test_catch_up_works_in_bounded_slices() -> None:
+    mirror = ScreenMirror(ROWS, COLS)
+    mirror.feed("\x1b]2;a title\x07" + "word " * 2000)
+    assert mirror.title == ""  # feed() only appends; nothing is emulated yet
+    calls = 1
+    while not mirror.catch_up(max_chars=1000):
+        calls += 1
+    assert calls == 11  # 10_013 characters in slices of 1000
+    assert mirror.title == "a title"
+    with pytest.raises(ValueError):
+        ScreenMirror(0, COLS)
+    with pytest.raises(ValueError):
+        mirror.resize(ROWS, 0)
+
+
 def test_resize_then_snapshot() -> None:
     mirror = ScreenMirror(ROWS, COLS)
     reference = fed("", ROWS, COLS)
@@ -214,6 +231,98 @@ def test_resize_then_snapshot() -> None:
         reference.resize(*size)
     assert mirror.size == (24, 80)
     assert_same(reference, fed(mirror.snapshot()))
+
+
+# --- the browser's own emulator agrees ---------------------------------------------------
+
+# Writes the original stream and the snapshot into two @xterm/headless terminals (xterm.js
+# without a DOM, the same core the browser runs) and prints where their states differ.
+XTERM_COMPARE = """
+const {Terminal} = require('@xterm/headless');
+const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const make = () => new Terminal({rows: input.rows, cols: input.cols, allowProposedApi: true});
+const write = (t, s) => new Promise(resolve => t.write(s, resolve));
+function rows(t, buffer) {
+  const out = [];
+  for (let y = 0; y < t.rows; y++) {
+    const line = buffer.getLine(buffer.baseY + y);
+    for (let x = 0; x < t.cols; x++) {
+      const c = line.getCell(x);
+      const chars = c.getChars() || (c.getWidth() ? ' ' : '');
+      out.push(JSON.stringify([y, x, chars, c.getWidth(), c.getFgColorMode(), c.getFgColor(),
+        c.getBgColorMode(), c.getBgColor(), c.isBold(), c.isItalic(), c.isUnderline(),
+        c.isBlink(), c.isInverse(), c.isStrikethrough()]));
+    }
+  }
+  return out;
+}
+function state(t) {
+  const b = t.buffer.active;
+  const core = t._core;
+  return [JSON.stringify([b.type, b.cursorX, b.cursorY, t.modes, core.coreService.isCursorHidden,
+    core.coreMouseService.activeEncoding,
+    b._buffer.scrollTop, b._buffer.scrollBottom])].concat(rows(t, b), rows(t, t.buffer.normal));
+}
+function differences(a, b) {
+  const [left, right] = [state(a), state(b)];
+  return left.filter((line, i) => line !== right[i]).slice(0, 5);
+}
+(async () => {
+  const original = make(), replica = make();
+  await write(original, input.original);
+  await write(replica, input.snapshot);
+  const found = differences(original, replica);
+  await write(original, input.continuation);
+  await write(replica, input.continuation);
+  console.log(JSON.stringify(found.concat(differences(original, replica))));
+})();
+"""
+NODE_PATH = os.pathsep.join(
+    p
+    for p in (
+        os.environ.get("NODE_PATH", ""),
+        str(Path(__file__).parents[2] / "labextension/node_modules"),
+    )
+    if p
+)
+
+
+def xterm_headless_missing() -> bool:
+    if shutil.which("node") is None:
+        return True
+    probe = ["node", "-e", "require.resolve('@xterm/headless')"]
+    return (
+        subprocess.run(
+            probe, env={**os.environ, "NODE_PATH": NODE_PATH}, capture_output=True
+        ).returncode
+        != 0
+    )
+
+
+@pytest.mark.skipif(xterm_headless_missing(), reason="needs node and @xterm/headless (npm)")
+@pytest.mark.parametrize(
+    ("stream", "continuation"),
+    [
+        pytest.param(SHELL + VIM, VIM_QUIT + "after vim\r\n", id="vim"),
+        pytest.param(SHELL + LESS, LESS_QUIT, id="less"),
+        pytest.param(SHELL + HTOP, "\x1b[?1049l\x1b[?25h$ ", id="htop"),
+        *(pytest.param(p.values[0], "more text\r\n", id=p.id) for p in EDGE_CASES),
+    ],
+)
+def test_xterm_js_agrees(stream: str, continuation: str) -> None:
+    mirror = ScreenMirror(ROWS, COLS)
+    mirror.feed(stream)
+    job = {"rows": ROWS, "cols": COLS, "original": stream, "continuation": continuation}
+    job["snapshot"] = mirror.snapshot()
+    result = subprocess.run(
+        ["node", "-e", XTERM_COMPARE],
+        input=json.dumps(job),
+        env={**os.environ, "NODE_PATH": NODE_PATH},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout) == []
 
 
 # --- every chunk split gives the same snapshot -------------------------------------------
@@ -233,7 +342,7 @@ def snapshot_of(chunks: list[str], budget: int | None = None, **limits: int) -> 
     [
         pytest.param(SHELL + VIM, id="shell-vim"),
         pytest.param(LESS + HTOP, id="less-htop"),
-        pytest.param(EDGE_CASES[-2].values[0] + EDGE_CASES[-1].values[0], id="edges"),
+        pytest.param(str(EDGE_CASES[-2].values[0]) + str(EDGE_CASES[-1].values[0]), id="edges"),
         pytest.param("\x1b]0;" + "t" * 300 + "\x1b\\\x1b[" + "1;" * 200 + "m\x9b31mred", id="long"),
     ],
 )
@@ -289,9 +398,9 @@ def test_scrollback_is_text_and_sgr_only_from_a_line_boundary() -> None:
         "\x1b]52;c;aGVsbG8=\x07\x1b]0;title\x1b\\\x1b[?2004h\x1b[?1000h\x1bP+q544e\x1b\\"
         "\x1b[2;5r\x1b[?25l\x1b=\x9b?1h\x1b_apc\x1b\\\x1b[>4;2m\x07\x0e\x1b(0"
     )
-    lines = [f"\x1b[1;38;5;{i % 256}mrow {i}\x1b[m {hostile}tail {i}\r\n" for i in range(3000)]
+    lines = [f"\x1b[1;38;5;{i % 256}mrow {i}\x1b[m {hostile}tail {i}\r\n" for i in range(800)]
     stream = "".join(lines) + "$ "
-    for limit in (10_000, 10_007, 10_033, 65_536):  # tails cut at various places in a line
+    for limit in (10_000, 10_007, 10_033, 10_051, 65_536):  # tails cut at various places in a line
         snapshot = assert_reproduces(stream, scrollback_chars=limit)
         scrollback = scrollback_part(snapshot, stream)
         text = SGR.sub("", scrollback)
@@ -325,17 +434,17 @@ def test_clear_forgets_earlier_scrollback() -> None:
 def test_after_a_gap_the_screen_shows_the_latest_output() -> None:
     stream = (
         "\x1b[?2004h"
-        + "".join(f"\x1b[32m{i:07d}\x1b[m {'x' * (i % 70)}\r\n" for i in range(20_000))
+        + "".join(f"\x1b[32m{i:07d}\x1b[m {'x' * (i % 70)}\r\n" for i in range(8000))
         + "$ "
     )
     mirror = ScreenMirror(ROWS, COLS, pending_limit=64 * 1024)
     for start in range(0, len(stream), 4096):
         mirror.feed(stream[start : start + 4096])
-        if start % (256 * 1024) == 0:
+        if start % (64 * 4096) == 0:
             mirror.catch_up(max_chars=10_000)
     snapshot = mirror.snapshot()
     replica, reference = fed(snapshot), fed(stream)
-    # The screen and pen are exact; modes set before the gap (bracketed paste) are lost.
+    # The screen and cursor are exact; modes set before the gap (bracketed paste) are lost.
     assert state(replica)["screen"] == state(reference)["screen"]
     assert replica.cursor.x == reference.cursor.x and replica.cursor.y == reference.cursor.y
     assert reference.modes["bracketed_paste"] and not replica.modes["bracketed_paste"]
@@ -534,7 +643,7 @@ def test_real_less(shell: Pty, tmp_path: Path) -> None:
 
 
 @needs("htop")
-@pytest.mark.parametrize("lang", ["C.UTF-8", "C"])  # C: ncurses draws with the DEC charset
+@pytest.mark.parametrize("lang", ["C.UTF-8", "C"])  # UTF-8 meters and arrows, or ASCII only
 def test_real_htop(tmp_path: Path, lang: str) -> None:
     pty = Pty(["htop", "--delay=5"], tmp_path, LANG=lang)
     try:
@@ -545,6 +654,29 @@ def test_real_htop(tmp_path: Path, lang: str) -> None:
         pty.wait_for(lambda screen: screen.display != before)
         pty.check()
         pty.send("q")
+        pty.wait_for(shows(alternate=False))
+        pty.check()
+    finally:
+        pty.close()
+
+
+@needs("tmux")
+def test_real_tmux_split(tmp_path: Path) -> None:
+    """tmux scrolls a pane with a scroll region and SU, and redraws it on its own."""
+    socket = str(tmp_path / "tmux.sock")
+    argv = ["tmux", "-f", "/dev/null", "-S", socket, "new-session", "bash --norc --noprofile"]
+    pty = Pty(argv, tmp_path, SHELL="/bin/bash")
+    try:
+        pty.wait_for(shows("bash-", alternate=True))
+        pty.send('\x02"')  # split: a second pane below
+        pty.wait_for(shows("─" * COLS))
+        pty.check()
+        pty.send("for i in $(seq 40); do printf '\\e[3%dmrow %d\\e[m\\n' $((i % 8)) $i; done\r")
+        pty.wait_for(shows("row 40"))
+        pty.check()
+        pty.send("\x02:")
+        pty.wait_for(lambda screen: screen.display[-1].startswith(":"))
+        pty.send("kill-server\r")
         pty.wait_for(shows(alternate=False))
         pty.check()
     finally:

@@ -120,10 +120,13 @@ class SessionMachine(RuleBasedStateMachine):
             kind=Kind.GUEST if who.startswith("guest") else Kind.USER,
             hasher=HASHER,
         )
+        if real is None or not right_secret:
+            self.expect_refusal(call, ErrorCode.NOT_FOUND)
+            return
         if not self.active:
             self.expect_refusal(call, ErrorCode.GONE)
             return
-        if real is None or not right_secret or not real.usable(self.now):
+        if not real.usable(self.now):
             self.expect_refusal(call, ErrorCode.NOT_FOUND)
             return
         if who in self.banned:

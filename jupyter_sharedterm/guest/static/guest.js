@@ -87,9 +87,17 @@
       banner(title + (text ? ' ' + text : ''), 'error');
       if (term) {
         term.options.disableStdin = true;
+        term.options.cursorBlink = false;
       }
       el.askForm.hidden = true;
       el.role.hidden = true;
+      el.typing.textContent = '';
+      for (const li of el.roster.querySelectorAll('li')) {
+        li.dataset.connected = 'false';
+      }
+      for (const keys of el.roster.querySelectorAll('.st-keyboard')) {
+        keys.remove();
+      }
       if (!el.session.hidden) {
         return;
       }
@@ -426,13 +434,16 @@
       const tag = document.createElement('span');
       tag.className = 'st-tag';
       tag.textContent = (ROLE_LABEL[p.role] || String(p.role)) + (p.kind === 'guest' ? ' · guest' : '');
-      li.append(dot, name, tag);
+      const details = document.createElement('span');
+      details.className = 'st-details';
+      details.append(tag);
       if (driver && p.id === driver) {
         const keys = document.createElement('span');
         keys.className = 'st-keyboard';
         keys.textContent = 'at the keyboard';
-        li.append(keys);
+        details.append(keys);
       }
+      li.append(dot, name, details);
       el.roster.append(li);
     }
   }

@@ -1,0 +1,326 @@
+"""Playback in JupyterLab: the Recordings list, the player, and `.cast` files from the file browser.
+
+Erin records a shared shell through the REST API and the terminal websocket (as herself: the
+server token plus her browser's login cookie), then opens the recording from the "Open Terminal
+Recordings" command and plays it: the markers are listed as text, the output plays, resize
+events resize the player's terminal, and markers and the slider seek. A hand-made `.cast` file
+(hostile marker text, a resize, a cut-off last line) and a broken one open from the file browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from labpage import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, LabPage, LabServer
+from playwright.async_api import Page, async_playwright
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+pytestmark = pytest.mark.browser
+
+PLAYER = ".jp-SharedTerm-player"
+RECORDINGS = ".jp-SharedTerm-recordings"
+DEADLINE_S = TIMEOUT_MS / 1000
+ROWS, COLS = 30, 100  # the size Erin's terminal is resized to while recording
+
+CRAFTED = "\n".join(
+    [
+        json.dumps({"version": 2, "width": 60, "height": 12, "title": "<i>crafted</i>"}),
+        json.dumps([0.0, "o", "crafted-first\r\n"]),
+        json.dumps([0.4, "m", '<img src=x onerror="window.__pwned=1"> chapter one']),
+        json.dumps([0.8, "r", "70x14"]),
+        json.dumps([1.0, "i", "typed-input-is-not-shown"]),
+        json.dumps([1.2, "o", "crafted-second\r\n"]),
+        '[1.5, "o", "cut-off-li',  # the recording was cut off mid-write: no newline, no end
+    ]
+)
+
+
+class Rest:
+    """REST and websocket calls as the user logged in to `page`: token plus login cookie."""
+
+    def __init__(self, lab: LabServer, cookies: list[Any]) -> None:
+        self.lab = lab
+        self.headers = {
+            "Authorization": f"token {lab.token}",
+            "Cookie": "; ".join(f"{c['name']}={c['value']}" for c in cookies),
+        }
+        self.http = AsyncHTTPClient()
+
+    @classmethod
+    async def of(cls, lab: LabServer, page: Page) -> Rest:
+        return cls(lab, await page.context.cookies(lab.url))
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body)
+        if data is None and method in ("POST", "PUT", "PATCH"):
+            data = ""
+        response = await self.http.fetch(
+            HTTPRequest(
+                self.lab.url + path,
+                method=method,
+                body=data,
+                headers=self.headers,
+                request_timeout=DEADLINE_S,
+            ),
+            raise_error=False,
+        )
+        assert 200 <= response.code < 300, (method, path, response.code, response.body)
+        return json.loads(response.body) if response.body else None
+
+    async def terminal(self, sid: str) -> WebSocketClientConnection:
+        url = self.lab.url.replace("http://", "ws://") + f"api/sharedterm/sessions/{sid}/terminal"
+        ws = await asyncio.wait_for(
+            websocket_connect(HTTPRequest(url, headers=self.headers)), DEADLINE_S
+        )
+        frame = await _frame(ws)
+        assert frame[0] == "setup", frame
+        return ws
+
+
+async def _frame(ws: WebSocketClientConnection) -> Any:
+    message = await asyncio.wait_for(ws.read_message(), DEADLINE_S)
+    assert message is not None, "the terminal socket closed"
+    return json.loads(message)
+
+
+async def _read_until(ws: WebSocketClientConnection, text: str) -> None:
+    async def read() -> None:
+        seen = ""
+        while text not in seen:
+            frame = await _frame(ws)
+            if frame[0] == "stdout":
+                seen += frame[1]
+
+    await asyncio.wait_for(read(), DEADLINE_S)
+
+
+async def _read_until_closed(ws: WebSocketClientConnection) -> None:
+    async def read() -> None:
+        while await ws.read_message() is not None:
+            pass
+
+    await asyncio.wait_for(read(), DEADLINE_S)
+
+
+async def _record(rest: Rest) -> tuple[str, dict[str, Any]]:
+    """A finished recording of a shared shell: a resize, pauses, a resume, `played-42`."""
+    model = await rest.call("POST", "api/sharedterm/sessions", {"transport": "local"})
+    sid = model["id"]
+    ws = await rest.terminal(sid)
+    try:
+        await _drive(rest, sid, ws)
+    finally:
+        ws.close()
+    recordings = await rest.call("GET", "api/sharedterm/recordings")
+    mine = [r for r in recordings if r["session_id"] == sid and r["kind"] == "session"]
+    assert len(mine) == 1, recordings
+    return sid, mine[0]
+
+
+async def _drive(rest: Rest, sid: str, ws: WebSocketClientConnection) -> None:
+    recording = f"api/sharedterm/sessions/{sid}/recording"
+    ws.write_message(json.dumps(["set_size", ROWS, COLS]))
+    # A pause and a resume: the player resumes on a reset screen (what was shown while paused
+    # stays out of the file), so they come before the output the test looks for.
+    await rest.call("PUT", recording, {"paused": True})
+    await rest.call("PUT", recording, {"paused": False})
+    # The shell's own pause gives the recording a timeline worth seeking in.
+    ws.write_message(json.dumps(["stdin", "echo first-$((1+1)); sleep 1; echo played-$((6*7))\r"]))
+    await _read_until(ws, "played-42")
+    await rest.call("PUT", recording, {"paused": True})
+    await rest.call("DELETE", f"api/sharedterm/sessions/{sid}")
+    await _read_until_closed(ws)  # the server closes the socket
+
+
+async def _terminal_text(page: Page, scope: str = PLAYER) -> str:
+    text = await page.evaluate(
+        "s => document.querySelector(s + ' .xterm-accessibility-tree')?.textContent ?? null",
+        scope,
+    )
+    return str(text or "")
+
+
+async def _wait_terminal(page: Page, text: str, present: bool = True, scope: str = PLAYER) -> None:
+    await page.wait_for_function(
+        """([scope, text, present]) => {
+          const tree = document.querySelector(scope + ' .xterm-accessibility-tree');
+          return tree !== null && tree.textContent.includes(text) === present;
+        }""",
+        arg=[scope, text, present],
+    )
+
+
+async def _wait_rows(page: Page, rows: int, scope: str = PLAYER) -> None:
+    """The player's terminal has `rows` rows: its own record and xterm's accessibility tree."""
+    await page.wait_for_function(
+        """([scope, rows]) => {
+          const player = document.querySelector(scope);
+          const tree = player && player.querySelector('.xterm-accessibility-tree');
+          return player !== null && player.dataset.rows === String(rows) && tree !== null
+            && tree.querySelectorAll(':scope > div').length === rows;
+        }""",
+        arg=[scope, rows],
+    )
+
+
+def _marker(page: Page, label: str, scope: str = PLAYER) -> Any:
+    return page.locator(f"{scope} .jp-SharedTerm-playerMarker").filter(has_text=label)
+
+
+async def test_recordings_list_and_player(lab: LabServer, screenshots: Path) -> None:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            erin = await LabPage.open(browser, lab.url, lab.token, "erin")
+            await _player_scenario(erin, lab, screenshots)
+        finally:
+            await browser.close()
+
+
+async def _player_scenario(erin: LabPage, lab: LabServer, screenshots: Path) -> None:
+    page = erin.page
+    rest = await Rest.of(lab, page)
+    sid, recording = await _record(rest)
+    rid = recording["id"]
+    assert recording["state"] == "finished", recording
+    # A second, later recording: the list shows the newest first.
+    newer = await rest.call("POST", "api/sharedterm/sessions", {"transport": "local"})
+    await rest.call("DELETE", f"api/sharedterm/sessions/{newer['id']}")
+
+    # --- the Recordings list, from the palette --------------------------------------------------
+    await erin.run_command("Open Terminal Recordings")
+    rows = page.locator(f"{RECORDINGS} tr.jp-SharedTerm-recording")
+    await page.locator(f'{RECORDINGS}[data-state="ready"]').wait_for()
+    await rows.first.wait_for()
+    status = await page.locator(".jp-SharedTerm-recordingsStatus").text_content() or ""
+    assert status == f"{await rows.count()} recordings", status
+    sessions = await rows.evaluate_all("rows => rows.map(r => r.dataset.session)")
+    assert sessions.index(newer["id"]) < sessions.index(sid), sessions
+    row = page.locator(f'{RECORDINGS} tr[data-recording="{rid}"]')
+    assert await row.locator(".jp-SharedTerm-recordingKind").text_content() == "Shared session"
+    state = await row.locator(".jp-SharedTerm-recordingState").text_content() or ""
+    assert state.startswith("Finished"), state
+    assert await row.locator(".jp-SharedTerm-recordingNote").text_content() == (
+        "Erin ended the session."
+    )
+    assert await row.locator(".jp-SharedTerm-recordingStarted").text_content()
+    download = row.locator("a.jp-SharedTerm-downloadRecording")
+    href = await download.get_attribute("href")
+    assert href and href.endswith(f"api/sharedterm/recordings/{rid}/cast"), href
+    assert await download.get_attribute("download")
+    header = await page.evaluate(
+        "async href => (await (await fetch(href)).text()).split('\\n')[0]", href
+    )
+    assert json.loads(header)["version"] == 2
+
+    # --- the player: markers as text, the recording's size -------------------------------------
+    await row.locator(".jp-SharedTerm-openRecording").click()
+    scope = f'.jp-SharedTerm-playerPanel[data-recording="{rid}"] {PLAYER}'
+    player = page.locator(scope)
+    await page.locator(f'{scope}[data-state="paused"]').wait_for()
+    await player.locator(".xterm-accessibility-tree").wait_for(state="attached")
+    labels = await player.locator(".jp-SharedTerm-playerMarkerLabel").all_text_contents()
+    assert labels[0] == "recording started", labels
+    assert "recording paused by Erin" in labels, labels
+    assert "recording resumed by Erin" in labels, labels
+    assert labels[-1].startswith("recording stopped: "), labels
+    await _wait_rows(page, recording["height"])
+    assert await player.get_attribute("data-cols") == str(recording["width"])
+    assert "Finished" in (await player.locator(".jp-SharedTerm-playerDetails").text_content() or "")
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+    assert (await tab.text_content() or "").startswith("Recording: "), await tab.text_content()
+
+    # --- play: the output appears in time, the resize is applied, it ends ---------------------
+    assert "played-42" not in await _terminal_text(page)
+    await player.locator(".jp-SharedTerm-playerPlay").click()
+    # The shell slept a second between the two lines: the player shows the first one alone.
+    await page.wait_for_function(
+        """s => {
+          const text = document.querySelector(s + ' .xterm-accessibility-tree').textContent;
+          return text.includes('first-2') && !text.includes('played-42');
+        }""",
+        arg=scope,
+    )
+    await _wait_terminal(page, "played-42")
+    await _wait_rows(page, ROWS)
+    assert await player.get_attribute("data-cols") == str(COLS)
+    await page.locator(f'{scope}[data-state="ended"]').wait_for()
+    assert await player.locator(".jp-SharedTerm-playerPlay").text_content() == "Replay"
+
+    # --- seeking: back to the start (a clean terminal at the first size), then to a marker -----
+    await _marker(page, "recording started").click()
+    await _wait_terminal(page, "played-42", present=False)
+    assert "first-2" not in await _terminal_text(page)
+    await _wait_rows(page, recording["height"])
+    await page.locator(f'{scope}[data-state="paused"][data-position="0.000"]').wait_for()
+    await _marker(page, "recording paused by Erin").last.click()
+    await _wait_terminal(page, "played-42")
+    await _wait_rows(page, ROWS)
+    current = player.locator(".jp-SharedTerm-playerMarker[aria-current='true']")
+    assert "recording paused by Erin" in (await current.text_content() or "")
+    position = float(await player.get_attribute("data-position") or 0)
+    duration = float(await player.locator(".jp-SharedTerm-playerSeek").get_attribute("max") or 0)
+    assert 1 <= position <= duration, (position, duration)
+    await page.screenshot(path=str(screenshots / "player.png"))
+
+    # --- the slider seeks too ------------------------------------------------------------------
+    await player.locator(".jp-SharedTerm-playerSeek").fill("0")
+    await _wait_terminal(page, "played-42", present=False)
+    await page.locator(f'{scope}[data-state="paused"][data-position="0.000"]').wait_for()
+
+    assert not erin.errors, erin.errors
+
+
+async def test_cast_files_from_the_file_browser(lab: LabServer) -> None:
+    (lab.root / "crafted.cast").write_text(CRAFTED)
+    (lab.root / "broken.cast").write_text("this is not a recording\n")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            frank = await LabPage.open(browser, lab.url, lab.token, "frank")
+            await _file_scenario(frank)
+        finally:
+            await browser.close()
+
+
+async def _file_scenario(frank: LabPage) -> None:
+    page = frank.page
+    listing = page.locator(".jp-DirListing-item")
+
+    # --- a cut-off file with hostile marker text plays, as text, without the cut line ---------
+    await listing.filter(has_text="crafted.cast").dblclick()
+    scope = f".jp-SharedTerm-castDocument {PLAYER}"
+    player = page.locator(scope)
+    await page.locator(f'{scope}[data-state="paused"]').wait_for()
+    assert await player.locator(".jp-SharedTerm-playerTitle").text_content() == "<i>crafted</i>"
+    label = player.locator(".jp-SharedTerm-playerMarkerLabel")
+    assert await label.all_text_contents() == ['<img src=x onerror="window.__pwned=1"> chapter one']
+    assert await player.locator("img, i").count() == 0
+    notes = await player.locator(".jp-SharedTerm-playerNotes").text_content() or ""
+    assert "cut off" in notes, notes
+    await _wait_terminal(page, "crafted-first", scope=scope)
+    await _wait_rows(page, 12, scope=scope)
+    await player.locator(".jp-SharedTerm-playerSpeed").select_option("8")
+    await player.locator(".jp-SharedTerm-playerPlay").click()
+    await page.locator(f'{scope}[data-state="ended"]').wait_for()
+    await _wait_terminal(page, "crafted-second", scope=scope)
+    await _wait_rows(page, 14, scope=scope)
+    text = await _terminal_text(page, scope)
+    assert "cut-off" not in text and "typed-input" not in text, text
+    assert await page.evaluate("() => window.__pwned") is None
+
+    # --- a file that is no recording says so ---------------------------------------------------
+    await listing.filter(has_text="broken.cast").dblclick()
+    broken = page.locator(f'{scope}[data-state="error"]')
+    error = broken.locator(".jp-SharedTerm-playerError")
+    await error.wait_for(state="visible")
+    message = await error.text_content() or ""
+    assert "not an asciicast recording" in message, message
+    assert not await broken.locator(".jp-SharedTerm-playerControls").is_visible()
+
+    assert not frank.errors, frank.errors
