@@ -733,7 +733,7 @@ def meta(
         "mode": "quick" if args.quick else "full",
         "git_sha": sha,
         "git_dirty": dirty,
-        "profile": {
+        "sizes": {
             k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()})
             for k, v in prof.items()
         },

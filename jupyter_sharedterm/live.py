@@ -50,6 +50,10 @@ __all__ = ["Audit", "Client", "LiveConfig", "LiveSession", "RecordingConfig", "S
 
 log = logging.getLogger(__name__)
 
+# Leave the alternate screen, soft-reset (DECSTR), turn off mouse, focus and paste reporting and
+# keypad mode, clear the screen: a fresh terminal's state, its scrollback kept.
+_SOFT_RESET = "\x1b[?1049l\x1b[!p\x1b[?9;1000;1002;1003;1004;1005;1006;1015;2004l\x1b>\x1b[H\x1b[2J"
+
 _RECORDING_FAILED = (
     "The recording cannot be written (is the disk full?), so input is paused until it can. "
     "The owner can end the session."
@@ -167,7 +171,7 @@ class Client:
                 while self._queue or self._resync:
                     if self._resync:
                         self._resync = False
-                        self._queue.extend(self.live.resync_frames())
+                        self._queue.extend(self.live.resync_frames(scrollback=False))
                     # Everything queued goes out in one write: a client that keeps up never
                     # lags behind the terminal by more than one turn of the event loop.
                     batch = list(self._queue)
@@ -234,6 +238,7 @@ class LiveSession:
         self._closing: asyncio.Future[None] | None = None
         self._recording = recording
         self.recorder: Recorder | None = None
+        self._recording_message = "This session is recorded."
         self._busy = False  # output arrived since the last tick
 
     @property
@@ -344,9 +349,17 @@ class LiveSession:
         elif isinstance(message, protocol.SetRecording):
             self.set_recording_paused(pid, message.paused)
 
-    def resync_frames(self) -> list[bytes | str]:
-        """Frames that bring a fresh emulator to the exact current screen."""
-        return [protocol.stdout_frame("\x1bc" + self.mirror.snapshot())]
+    def resync_frames(self, *, scrollback: bool = True) -> list[bytes | str]:
+        """Frames that bring a participant's terminal to the exact current screen.
+
+        On joining: a full reset, scrollback, the screen. For a participant who fell behind
+        (scrollback=False): modes back to a fresh terminal's without clearing the scrollback it
+        already has, then only the screen, which costs far less to build.
+        """
+        if scrollback:
+            return [protocol.stdout_frame("\x1bc" + self.mirror.snapshot())]
+        screen = self.mirror.snapshot(scrollback=False)
+        return [protocol.stdout_frame(_SOFT_RESET + screen)]
 
     # --- management (called by the REST handlers) -------------------------------------------------
 
@@ -421,9 +434,14 @@ class LiveSession:
             self.recorder.resume(by=p.name, screen="\x1bc")
 
     def recording_state(self) -> dict[str, Any] | None:
+        """`{"id", "state", "message"}` of the shared recording; None when recording is off."""
         if self.recorder is None:
             return None
-        return {"id": self.recorder.id, "state": self.recorder.state.value}
+        return {
+            "id": self.recorder.id,
+            "state": self.recorder.state.value,
+            "message": self._recording_message,
+        }
 
     def describe(self, pid: ParticipantId) -> dict[str, Any]:
         """The session model for `pid`: the core's view plus the recording."""
@@ -567,9 +585,8 @@ class LiveSession:
 
     def _recording_changed(self, state: RecorderState, detail: str) -> None:
         # Disclosure is out of band: a ctl frame, never text injected into the terminal.
-        frame = protocol.encode(
-            "ctl", {"type": "recording", **(self.recording_state() or {}), "message": detail}
-        )
+        self._recording_message = detail
+        frame = protocol.encode("ctl", {"type": "recording", **(self.recording_state() or {})})
         for client in self.clients:
             client.push(frame)
         self._audit("recording", {"state": state.value, "detail": detail})

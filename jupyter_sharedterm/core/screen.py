@@ -281,6 +281,15 @@ class TerminalScreen(pyte.Screen):
         if lost and _is_wide(line[x - 1]):
             line[x - 1] = self._erase_char()
 
+    def _drop_orphan(self, line: _Line, x: int) -> None:
+        """A right half at `x` whose wide character is gone becomes a blank with its colours.
+
+        xterm.js keeps such a cell as an empty zero-width one; no output could recreate that,
+        and it looks the same as a blank, so the mirror never keeps one.
+        """
+        if 0 <= x < self.columns and line[x].data == "" and not (x and _is_wide(line[x - 1])):
+            line[x] = line[x]._replace(data=" ")
+
     # --- the parser --------------------------------------------------------------------
 
     def feed(self, text: str) -> None:
@@ -784,14 +793,11 @@ class TerminalScreen(pyte.Screen):
             data = data.translate(charset)  # line drawing maps ASCII to width-1 characters
         if not data:
             return
-        self._last_char = data[-1]
         cursor, columns, buffer = self.cursor, self.columns, self.buffer
         autowrap, insert = mo.DECAWM in self.mode, mo.IRM in self.mode
         rest = tuple(cursor.attrs)[1:]
         new = tuple.__new__
         line = buffer[cursor.y]
-        if 0 < cursor.x < columns and _is_wide(line[cursor.x - 1]):
-            line[cursor.x - 1] = new(Char, (" ", *rest))  # its right half is overwritten
         if plain and not insert:  # the common case: one dict update per screen row
             i, total = 0, len(data)
             while i < total:
@@ -804,6 +810,8 @@ class TerminalScreen(pyte.Screen):
                     else:
                         x = columns - 1
                 take = min(total - i, columns - x)
+                if x and line[x].data == "" and _is_wide(line[x - 1]):
+                    line[x - 1] = new(Char, (" ", *rest))  # its right half is overwritten
                 line.update(
                     zip(
                         range(x, x + take),
@@ -813,6 +821,8 @@ class TerminalScreen(pyte.Screen):
                 )
                 cursor.x = x + take
                 i += take
+                self._drop_orphan(line, cursor.x)
+            self._last_char = data[-1]
             return
         for c in data:
             width = wcwidth(c)
@@ -825,13 +835,15 @@ class TerminalScreen(pyte.Screen):
                         x -= 1
                     cell = line[x]
                     if len(cell.data) < _MAX_CELL_CHARS:
-                        line[x] = cell._replace(data=cell.data + c)
+                        line[x] = cell = cell._replace(data=cell.data + c)
+                    self._last_char = cell.data  # REP repeats the whole cell, as in xterm.js
                 continue
             width = 2 if width == 2 else 1
             if cursor.x + width > columns:
                 if autowrap:
                     for x in range(cursor.x, columns):  # a wide char that did not fit
                         line[x] = new(Char, (" ", *rest))
+                    self._split_wide(line, cursor.x)
                     cursor.x = 0
                     self.index()
                     line = buffer[cursor.y]
@@ -842,10 +854,14 @@ class TerminalScreen(pyte.Screen):
             x = cursor.x
             if insert:
                 self.insert_characters(width)
+            elif x and line[x].data == "" and _is_wide(line[x - 1]):
+                line[x - 1] = new(Char, (" ", *rest))  # its right half is overwritten
             line[x] = new(Char, (c, *rest))
             if width == 2:
                 line[x + 1] = new(Char, ("", *rest))
             cursor.x = x + width
+            self._drop_orphan(line, cursor.x)
+            self._last_char = c
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         x = self.cursor.x
@@ -862,6 +878,7 @@ class TerminalScreen(pyte.Screen):
         for column in span:
             line[column] = erase
         self._split_wide(line, span.start)
+        self._drop_orphan(line, span.stop)
 
     def erase_in_display(self, how: int = 0, *args: object, **kwargs: object) -> None:
         """ED 0/1/2; ED 3 clears only the scrollback, which a screen does not have."""
@@ -882,9 +899,11 @@ class TerminalScreen(pyte.Screen):
         line = self.buffer[self.cursor.y]
         erase = self._erase_char()
         x = min(self.cursor.x, self.columns - 1)
-        for column in range(x, min(x + (count or 1), self.columns)):
+        stop = min(x + (count or 1), self.columns)
+        for column in range(x, stop):
             line[column] = erase
         self._split_wide(line, x)
+        self._drop_orphan(line, stop)
 
     def _edit_row(self, x: int, count: int, insert: bool) -> None:
         line = self.buffer[self.cursor.y]
@@ -902,6 +921,8 @@ class TerminalScreen(pyte.Screen):
         line.update(enumerate(cells))
         self._split_wide(line, x)
         self._split_wide(line, columns)
+        for column in range(x, columns):
+            self._drop_orphan(line, column)
 
     def insert_characters(self, count: int | None = None) -> None:
         if self.cursor.x < self.columns:
@@ -1054,13 +1075,15 @@ class TerminalScreen(pyte.Screen):
         # Rewriting the cell before the cursor restores a pending wrap and, when it is the last
         # output, the character a following REP repeats; so then it has to come last.
         before = self._cell_before_cursor()
-        keep_rep = (
-            before is not None
-            and self._last_char != ""
-            and before[1].data.endswith(self._last_char)
-            and before[1][1:] == self.cursor.attrs[1:]
-            and mo.IRM not in self.mode
-        )
+        rewrite = ""
+        if before is not None and self._last_char and before[1].data == self._last_char:
+            cell, pen = before[1], self.cursor.attrs
+            if cell[1:] == pen[1:]:
+                rewrite = _sgr(cell) + cell.data
+            elif len(cell.data) > 1 and wcwidth(cell.data[-1]) == 0:
+                # A mark joined under another pen: the base as it is, then the mark.
+                rewrite = _sgr(cell) + cell.data[:-1] + _sgr(pen) + cell.data[-1]
+        keep_rep = rewrite != ""
         if not keep_rep:
             if self.cursor.x < self.columns or before is None:
                 out.append(f"\x1b[{row};{min(self.cursor.x, self.columns - 1) + 1}H")
@@ -1071,7 +1094,11 @@ class TerminalScreen(pyte.Screen):
         out.append("\x1b[20h" if mo.LNM in self.mode else "")
         out.append("" if self.cursor.hidden else "\x1b[?25h")
         if keep_rep and before is not None:
-            out.append(f"{charsets}\x1b[{row};{before[0] + 1}H{_sgr(before[1])}{before[1].data}")
+            position = f"\x1b[{row};{before[0] + 1}H"
+            if mo.IRM in self.mode:  # the rewrite will insert: first close the gap it opens
+                width = 2 if _is_wide(before[1]) else 1
+                out.append(f"{position}\x1b[{width}P\x1b[4h")
+            out.append(charsets + position + rewrite)
         out.append(self._unfinished())
         return "".join(out)
 
@@ -1426,14 +1453,20 @@ class ScreenMirror:
         self.catch_up()
         self._screen.resize(rows, cols)
 
-    def snapshot(self) -> str:
+    def snapshot(self, *, scrollback: bool = True) -> str:
         """Catch up, then return output that recreates the terminal in a fresh one.
 
         First the scrollback: recent lines that scrolled off, text and SGR colours only,
         starting at a line boundary. Then the exact current screen, cursor and modes, the
         alternate screen included (see `TerminalScreen.repaint`).
+
+        Args:
+            scrollback: False for a participant who already has the scrollback (a resync of
+                someone who fell behind): only the screen, which is much cheaper.
         """
         self.catch_up()
+        if not scrollback:
+            return self._screen.repaint()
         tail = "".join(self._tail)
         if self._tail_cut:
             newline = tail.find("\n")

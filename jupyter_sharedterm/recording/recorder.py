@@ -294,9 +294,16 @@ class Recorder:
         self._report(f"recording resumed by {by}")
 
     def allow(self, user: str) -> None:
-        """Let `user` open the recording later (call when someone joins)."""
+        """Let `user` open the recording later (call when someone joins).
+
+        Saved on the next `tick` (or at stop): a crowd joining at once costs one metadata write,
+        not one each.
+        """
         if not self._meta.may_open(user):
-            self._save_meta(participants=(*self._meta.participants, user))
+            self._meta = dataclasses.replace(
+                self._meta, participants=(*self._meta.participants, user)
+            )
+            self._meta_dirty = True
 
     def tick(self, now: float | None = None) -> None:
         """Hand buffered events to the OS, or retry after a write failure. Call about once a second.

@@ -122,9 +122,7 @@ export class SharedTermClient {
   async startDeviceSession(
     body: IDeviceSessionRequest
   ): Promise<DeviceOutcome> {
-    return deviceOutcome(
-      await this._send('POST', [Routes.sessions], body)
-    );
+    return deviceOutcome(await this._send('POST', [Routes.sessions], body));
   }
 
   /** The step a login of yours waits on. */
@@ -193,7 +191,10 @@ export class SharedTermClient {
   }
 }
 
-function deviceOutcome(reply: { status: number; body: unknown }): DeviceOutcome {
+function deviceOutcome(reply: {
+  status: number;
+  body: unknown;
+}): DeviceOutcome {
   return reply.status === 202
     ? { kind: 'login', step: reply.body as LoginStep }
     : { kind: 'session', model: reply.body as ISessionModel };

@@ -30,7 +30,12 @@ import {
 
 /** Where a connection stands. The last three are final until `reconnect()` is called. */
 export type ConnectionPhase =
-  'connecting' | 'connected' | 'reconnecting' | 'ended' | 'removed' | 'failed';
+  | 'connecting'
+  | 'connected'
+  | 'reconnecting'
+  | 'ended'
+  | 'removed'
+  | 'failed';
 
 /** The state shown to people: never a dead terminal without a reason. */
 export interface IConnectionState {

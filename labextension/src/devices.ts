@@ -32,6 +32,9 @@ import {
 /** While another request moves a login on, ask again this often (ms). */
 const CONNECTING_POLL_MS = 500;
 
+/** A request that takes longer than this (ms) gets a "Connecting…" dialog with Cancel. */
+const PROGRESS_DELAY_MS = 400;
+
 /** The picker's value for "another host": never a device name (those start with [A-Za-z0-9]). */
 const ADHOC = '*';
 
@@ -77,17 +80,19 @@ export async function logIn(
   request: IDeviceSessionRequest
 ): Promise<ISessionModel | null> {
   const what = 'device' in request ? request.device : request.host;
-  let outcome: DeviceOutcome;
+  let outcome: DeviceOutcome | null;
   try {
-    outcome = await withProgress(
-      trans.__('Connecting to %1…', what),
+    outcome = await connecting(
+      client,
+      trans,
+      what,
       client.startDeviceSession(request)
     );
   } catch (error) {
     await reportFailure(trans, what, error);
     return null;
   }
-  while (outcome.kind === 'login') {
+  while (outcome !== null && outcome.kind === 'login') {
     const step: LoginStep = outcome.step;
     let reply: LoginReply | null;
     if (step.needs === 'host_key') {
@@ -111,8 +116,10 @@ export async function logIn(
       return null;
     }
     try {
-      outcome = await withProgress(
-        trans.__('Connecting to %1…', step.device),
+      outcome = await connecting(
+        client,
+        trans,
+        step.device,
         client.continueLogin(step.login, reply)
       );
     } catch (error) {
@@ -123,11 +130,9 @@ export async function logIn(
       }
       await reportFailure(trans, step.device, error);
       return null;
-    } finally {
-      reply = null;
     }
   }
-  return outcome.model;
+  return outcome === null ? null : outcome.model;
 }
 
 // --- the picker -------------------------------------------------------------------------------
@@ -180,7 +185,9 @@ class DevicePicker extends Widget {
     list.setAttribute('role', 'radiogroup');
     list.setAttribute('aria-label', trans.__('Devices'));
     inventory.devices.forEach((device, i) => {
-      list.append(this._item(device.name, describeDevice(trans, device), i === 0));
+      list.append(
+        this._item(device.name, describeDevice(trans, device), i === 0)
+      );
     });
     if (inventory.devices.length === 0) {
       list.append(
@@ -291,9 +298,7 @@ class DevicePicker extends Widget {
 
 function describeDevice(trans: TranslationBundle, device: IDevice): string {
   const address = `${device.username}@${device.host}${device.port === 22 ? '' : `:${device.port}`}`;
-  return device.jump
-    ? trans.__('%1 via %2', address, device.jump)
-    : address;
+  return device.jump ? trans.__('%1 via %2', address, device.jump) : address;
 }
 
 // --- the login steps --------------------------------------------------------------------------
@@ -305,26 +310,31 @@ async function askHostKey(
 ): Promise<LoginReply | null> {
   const body = new Widget();
   body.addClass('jp-SharedTerm-hostKey');
-  const where = `${step.host}:${step.port}`;
-  const intro =
-    step.target === step.device
-      ? trans.__(
-          '%1 (%2) is not a known host. It presented this host key:',
-          step.device,
-          where
-        )
-      : trans.__(
-          'The jump host %1 (%2), on the way to %3, is not a known host. It presented this host key:',
-          step.target,
-          where,
-          step.device
-        );
-  const fingerprint = el('code', 'jp-SharedTerm-fingerprint', step.fingerprint);
-  const address = el('div', 'jp-SharedTerm-hostAddress', where);
+  const jump = step.target !== step.device;
   body.node.append(
-    el('p', '', intro),
-    address,
-    fingerprint,
+    el(
+      'p',
+      '',
+      jump
+        ? trans.__(
+            'The jump host %1, on the way to %2, is not a known host yet. Check the key it presented before you trust it:',
+            step.target,
+            step.device
+          )
+        : trans.__(
+            '%1 is not a known host yet. Check the key it presented before you trust it:',
+            step.device
+          )
+    ),
+    facts([
+      [jump ? trans.__('Jump host') : trans.__('Device'), step.target, ''],
+      [
+        trans.__('Address'),
+        `${step.host}:${step.port}`,
+        'jp-SharedTerm-hostAddress'
+      ],
+      [trans.__('Fingerprint'), step.fingerprint, 'jp-SharedTerm-fingerprint']
+    ]),
     el(
       'p',
       '',
@@ -406,7 +416,10 @@ class PromptForm extends Widget {
         el(
           'p',
           'jp-SharedTerm-promptRetry',
-          trans.__('That was not accepted. Try again (attempt %1).', step.attempt)
+          trans.__(
+            'That was not accepted. Try again (attempt %1).',
+            step.attempt
+          )
         )
       );
     }
@@ -414,7 +427,9 @@ class PromptForm extends Widget {
       node.append(el('p', 'jp-SharedTerm-promptName', step.name));
     }
     if (step.instructions) {
-      node.append(el('p', 'jp-SharedTerm-promptInstructions', step.instructions));
+      node.append(
+        el('p', 'jp-SharedTerm-promptInstructions', step.instructions)
+      );
     }
     step.prompts.forEach((prompt, i) => {
       const field = input(
@@ -472,17 +487,66 @@ class PromptForm extends Widget {
 
 // --- progress and failures --------------------------------------------------------------------
 
-/** A "Connecting…" notice while `work` runs (a device may take seconds to answer). */
-async function withProgress<T>(
-  message: string,
-  work: Promise<T>
-): Promise<T> {
-  const id = Notification.emit(message, 'in-progress', { autoClose: false });
-  try {
-    return await work;
-  } finally {
-    Notification.dismiss(id);
-  }
+/**
+ * Wait for `work` (a device may take seconds to answer); past a moment, behind a "Connecting…"
+ * dialog whose Cancel gives up at once. Resolves with the outcome, or null if the person
+ * cancelled: what the server answers after that is undone (the login cancelled, or the new
+ * session ended), so nothing is left waiting or open that nobody sees.
+ */
+function connecting(
+  client: SharedTermClient,
+  trans: TranslationBundle,
+  what: string,
+  work: Promise<DeviceOutcome>
+): Promise<DeviceOutcome | null> {
+  return new Promise<DeviceOutcome | null>((resolve, reject) => {
+    let over = false;
+    let dialog: Dialog<unknown> | null = null;
+    const timer = window.setTimeout(() => {
+      dialog = new Dialog({
+        title: trans.__('Connecting to %1…', what),
+        body: trans.__(
+          'Waiting for the device to answer. Cancel closes the connection.'
+        ),
+        buttons: [Dialog.cancelButton()]
+      });
+      dialog.addClass('jp-SharedTerm-connecting');
+      dialog.launch().then(
+        () => {
+          if (!over) {
+            over = true;
+            resolve(null);
+          }
+        },
+        () => undefined
+      );
+    }, PROGRESS_DELAY_MS);
+    const finish = (): boolean => {
+      window.clearTimeout(timer);
+      if (over) {
+        return false;
+      }
+      over = true;
+      dialog?.resolve(0);
+      return true;
+    };
+    work.then(
+      outcome => {
+        if (finish()) {
+          resolve(outcome);
+        } else if (outcome.kind === 'login') {
+          void client.cancelLogin(outcome.step.login).catch(() => undefined);
+        } else {
+          void client.endSession(outcome.model.id).catch(() => undefined);
+        }
+      },
+      error => {
+        if (finish()) {
+          reject(error);
+        }
+      }
+    );
+  });
 }
 
 /**
@@ -547,6 +611,15 @@ function input(
   field.setAttribute('data-1p-ignore', 'true');
   field.setAttribute('data-form-type', 'other');
   return field;
+}
+
+/** A two-column list of [term, value, value's class]. */
+function facts(rows: Array<[string, string, string]>): HTMLDListElement {
+  const list = el('dl', 'jp-SharedTerm-facts');
+  for (const [term, value, className] of rows) {
+    list.append(el('dt', '', term), el('dd', className, value));
+  }
+  return list;
 }
 
 function labelled(text: string, field: HTMLInputElement): HTMLLabelElement {

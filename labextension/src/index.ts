@@ -289,7 +289,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       ),
       icon: usersIcon,
       execute: async args => {
-        const device = typeof args.device === 'string' ? args.device : undefined;
+        const device =
+          typeof args.device === 'string' ? args.device : undefined;
         const model = await openDeviceSession(client, trans, device);
         if (model === null) {
           return null;

@@ -377,7 +377,10 @@ export function recordingText(
         label: trans.__('Recording'),
         detail:
           by !== null && by[1]!.toLowerCase() === 'resumed'
-            ? trans.__('Resumed by %1. Everything shown here is recorded.', by[2]!)
+            ? trans.__(
+                'Resumed by %1. Everything shown here is recorded.',
+                by[2]!
+              )
             : said || trans.__('Everything shown in this terminal is recorded.')
       };
     case 'paused':

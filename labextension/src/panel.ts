@@ -23,12 +23,7 @@ import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { describeError, SharedTermClient } from './client';
-import {
-  recordingText,
-  roleLabel,
-  SharedSession,
-  typingText
-} from './model';
+import { recordingText, roleLabel, SharedSession, typingText } from './model';
 import {
   IInvite,
   InviteRole,

@@ -21,12 +21,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { IConnectionState, SharedTerminalConnection } from './connection';
-import {
-  recordingText,
-  roleLabel,
-  SharedSession,
-  typingText
-} from './model';
+import { recordingText, roleLabel, SharedSession, typingText } from './model';
 import { IRecordingState, mayType, ServerCtl } from './protocol';
 
 const PANEL_CLASS = 'jp-SharedTerm-terminalPanel';

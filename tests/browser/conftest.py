@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from labpage import CHROMIUM, LabServer
@@ -63,7 +64,16 @@ def _write_json(path: Path, data: object) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+def lab_settings() -> dict[str, Any]:
+    """Extra `SharedTermApp` settings for this module's server: a test module that needs
+    some (SSH devices, say) overrides this fixture."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, lab_settings: dict[str, Any]
+) -> Iterator[LabServer]:
     if _browser_missing() is not None:
         pytest.skip("no browser")
     tmp = tmp_path_factory.mktemp("lab")
@@ -90,7 +100,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
                 "terminado_settings": {"shell_command": ["/bin/bash", "--norc", "--noprofile"]},
             },
             "FileContentsManager": {"delete_to_trash": False},
-            "SharedTermApp": {"recordings_dir": str(tmp / "recordings")},
+            "SharedTermApp": {"recordings_dir": str(tmp / "recordings"), **lab_settings},
         },
     )
     token = secrets.token_hex(16)

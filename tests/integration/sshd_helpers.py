@@ -237,6 +237,7 @@ class PtyShellSession(asyncssh.SSHServerSession[bytes]):
         self._loop = asyncio.get_running_loop()
         self._pending = b""
         self._waiting_writable = False
+        self._lost = False
 
     def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
         self._chan = chan
@@ -255,6 +256,8 @@ class PtyShellSession(asyncssh.SSHServerSession[bytes]):
 
     def session_started(self) -> None:
         assert self._chan is not None
+        if self._lost:  # the client left before its shell started: start none, leak none
+            return
         client_env = {str(k): str(v) for k, v in self._chan.get_environment().items()}
         self._spec.record("env", client_env)
         self._spec.record("agent_path", self._chan.get_agent_path())
@@ -328,6 +331,7 @@ class PtyShellSession(asyncssh.SSHServerSession[bytes]):
             _set_winsize(self._master, height, width)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
         if self._master >= 0:
             self._loop.remove_reader(self._master)
             self._loop.remove_writer(self._master)

@@ -104,13 +104,17 @@ async def test_a_slow_reader_is_resynced_to_the_current_screen(
     sid = (await api.share_shell("alice"))["id"]
     await api.admit("alice", sid, "bob", "viewer")
     alice, bob = await peers("alice", sid), await peers("bob", sid)
+    alice.stdin("for i in $(seq 1 30); do echo before-$i; done\r")
+    await bob.wait_output("before-30")
     live = live_session(jp_serverapp, sid)
     bob_client = next(c for c in live.clients if c.pid == bob.setup["participant"])
     bob_client.push(b"x" * (QUEUE_LIMIT + 1))  # as if bob fell a whole queue behind
-    alice.stdin("echo resynced-$((2*2))\r")
+    alice.stdin("printf '\\033[2J\\033[5;10Hmoved'; echo; echo resynced-$((2*2))\r")
     await bob.wait_output("resynced-4")
-    assert any(chunk.startswith("\x1bc") for chunk in bob.chunks[1:])  # a fresh screen was sent
+    # bob skipped ahead: a repaint of the current screen (scrollback kept), not the queue
+    assert any(chunk.startswith("\x1b[?1049l\x1b[!p") for chunk in bob.chunks[1:])
     assert not any(chunk.startswith("xxxx") for chunk in bob.chunks)
+    await bob.wait_for(lambda: bob.display() == alice.display(), "the owner's screen")
 
 
 async def test_an_absent_owner_ends_the_session_after_the_grace_period(

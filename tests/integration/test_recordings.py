@@ -41,7 +41,11 @@ async def test_a_shared_session_is_recorded_with_markers(
     assert model["recording"]["state"] == "recording"
     bob_id = await api.admit("alice", sid, "bob", "coworker")
     alice, bob = await peers("alice", sid), await peers("bob", sid)
-    assert alice.setup["recording"] == {"id": rid, "state": "recording"}
+    assert alice.setup["recording"] == {
+        "id": rid,
+        "state": "recording",
+        "message": "This session is recorded.",
+    }
     bob.stdin("echo recorded-$((40+2))\r")
     await alice.wait_output("recorded-42")
     await api("alice", "PATCH", "sessions", sid, "participants", bob_id, body={"role": "viewer"})
@@ -82,7 +86,8 @@ async def test_pause_keeps_everything_out_and_everyone_is_told(
     await api.admit("alice", sid, "carol", "viewer")
     alice, carol = await peers("alice", sid), await peers("carol", sid)
     status, state = await api("alice", "PUT", "sessions", sid, "recording", body={"paused": True})
-    assert status == 200 and state == {"id": rid, "state": "paused"}
+    assert status == 200
+    assert state == {"id": rid, "state": "paused", "message": "recording paused by Alice"}
     for peer in (alice, carol):  # disclosed out of band, to every participant
         told = await peer.wait_ctl("recording", lambda c: c["state"] == "paused")
         assert told["message"] == "recording paused by Alice"

@@ -377,8 +377,8 @@ async def test_changed_host_key_is_a_hard_failure_with_no_auth_attempt(
         spec.events.clear()
         known_hosts.write_text(known_hosts_line("127.0.0.1", srv.port, impostor.key))
         ok = SshTransport(target(srv.port, known_hosts), prompt=answers)
-        async with opened(ok):
-            pass
+        async with opened(ok) as sink:
+            await run(sink, ok, "echo ready-$((1+1))", "ready-2")
         assert [e[0] for e in spec.auth_attempts()] == ["begin_auth", "password"]
     await settle_tasks()
 

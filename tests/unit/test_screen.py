@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ptyprocess import PtyProcess
-from pyte.screens import Char, wcwidth
+from pyte.screens import Char
 
 from jupyter_sharedterm.core.screen import ScreenMirror, TerminalScreen
 
@@ -38,19 +38,11 @@ SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
 
 def cells(screen: TerminalScreen, buffer: dict[int, Any]) -> list[list[Char]]:
-    """Every cell; a right-half stub whose wide character is gone counts as a blank."""
-    rows = []
-    for y in range(screen.lines):
-        line = buffer.get(y)
-        row: list[Char] = []
-        for x in range(screen.columns):
-            cell = line[x] if line is not None else Char(" ")
-            orphan = not (row and row[-1].data and wcwidth(row[-1].data[0]) == 2)
-            if cell.data == "" and orphan:
-                cell = cell._replace(data=" ")
-            row.append(cell)
-        rows.append(row)
-    return rows
+    """Every cell, a wide character's right half included (data "")."""
+    return [
+        [buffer[y][x] if y in buffer else Char(" ") for x in range(screen.columns)]
+        for y in range(screen.lines)
+    ]
 
 
 def state(screen: TerminalScreen) -> dict[str, Any]:
@@ -291,15 +283,28 @@ def xterm_headless_missing() -> bool:
     if shutil.which("node") is None:
         return True
     probe = ["node", "-e", "require.resolve('@xterm/headless')"]
-    return (
-        subprocess.run(
-            probe, env={**os.environ, "NODE_PATH": NODE_PATH}, capture_output=True
-        ).returncode
-        != 0
+    env = {**os.environ, "NODE_PATH": NODE_PATH}
+    return subprocess.run(probe, env=env, capture_output=True).returncode != 0
+
+
+XTERM_MISSING = xterm_headless_missing()
+
+
+def assert_xterm_agrees(original: str, snapshot: str, continuation: str = "") -> None:
+    """xterm.js shows the same after the original and after the snapshot (and continuation)."""
+    job = {"rows": ROWS, "cols": COLS, "original": original, "snapshot": snapshot}
+    result = subprocess.run(
+        ["node", "-e", XTERM_COMPARE],
+        input=json.dumps({**job, "continuation": continuation}),
+        env={**os.environ, "NODE_PATH": NODE_PATH},
+        capture_output=True,
+        text=True,
+        check=True,
     )
+    assert json.loads(result.stdout) == []
 
 
-@pytest.mark.skipif(xterm_headless_missing(), reason="needs node and @xterm/headless (npm)")
+@pytest.mark.skipif(XTERM_MISSING, reason="needs node and @xterm/headless (npm)")
 @pytest.mark.parametrize(
     ("stream", "continuation"),
     [
@@ -312,17 +317,7 @@ def xterm_headless_missing() -> bool:
 def test_xterm_js_agrees(stream: str, continuation: str) -> None:
     mirror = ScreenMirror(ROWS, COLS)
     mirror.feed(stream)
-    job = {"rows": ROWS, "cols": COLS, "original": stream, "continuation": continuation}
-    job["snapshot"] = mirror.snapshot()
-    result = subprocess.run(
-        ["node", "-e", XTERM_COMPARE],
-        input=json.dumps(job),
-        env={**os.environ, "NODE_PATH": NODE_PATH},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(result.stdout) == []
+    assert_xterm_agrees(stream, mirror.snapshot(), continuation)
 
 
 # --- every chunk split gives the same snapshot -------------------------------------------
@@ -571,8 +566,11 @@ class Pty:
 
     def check(self) -> TerminalScreen:
         """The mirror's snapshot recreates the reference screen; returns that replica."""
-        replica = fed(self.mirror.snapshot())
+        snapshot = self.mirror.snapshot()
+        replica = fed(snapshot)
         assert_same(self.reference, replica)
+        if not XTERM_MISSING:
+            assert_xterm_agrees("".join(self.chunks), snapshot)
         return replica
 
     def close(self) -> None:
