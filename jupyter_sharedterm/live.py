@@ -11,16 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from . import protocol
 from .core.errors import DomainError, ErrorCode
 from .core.ids import ParticipantId
 from .core.invites import Invite, SecretHasher
-from .core.limits import TokenBucket
 from .core.reports import strip_reports
 from .core.roles import Action, Role
 from .core.screen import ScreenMirror
@@ -41,12 +39,13 @@ from .core.session import (
     RoleChanged,
     Session,
 )
+from .fanout import Client, ClientLimits, Socket
 from .protocol import CloseCode
 from .recording.recorder import Recorder, RecorderState, WriteErrorPolicy
 from .recording.store import RecordingStore
 from .transports.base import Transport, TransportClosed, TransportError
 
-__all__ = ["Audit", "Client", "LiveConfig", "LiveSession", "RecordingConfig", "Socket"]
+__all__ = ["Audit", "LiveConfig", "LiveSession", "RecordingConfig"]
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +60,6 @@ _RECORDING_FAILED = (
 
 Audit = Callable[[str, dict[str, Any]], None]
 """Receives (action, details) for the audit log; details never contain terminal data."""
-
-
-class Socket(Protocol):
-    """What the runtime needs from a websocket."""
-
-    async def send_frames(self, frames: list[bytes | str]) -> None:
-        """Send text frames in order; resolves once they are handed to the OS. Raises if closed."""
-
-    def close(self, code: int | None = None, reason: str | None = None) -> None:
-        """Close the socket (idempotent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,104 +91,6 @@ class RecordingConfig:
     on_write_error: WriteErrorPolicy = "stop_input"
 
 
-class Client:
-    """One open socket of one participant, with its bounded outbound queue."""
-
-    def __init__(self, live: LiveSession, pid: ParticipantId, socket: Socket) -> None:
-        self.live = live
-        self.pid = pid
-        self.socket = socket
-        self.closed = False
-        self._queue: deque[bytes | str] = deque()
-        self._queued_bytes = 0
-        self._resync = False
-        self._wake = asyncio.Event()
-        self._bucket = TokenBucket(live.config.frame_rate, live.config.frame_burst)
-        self._last_rate_error = 0.0
-        # Dropped frames spend "strikes", which come back slowly: a sustained flood gets closed.
-        self._strikes = TokenBucket(20.0, live.config.flood_close_after)
-        self._closing: tuple[int, str] | None = None
-        self._pump = asyncio.ensure_future(self._run())
-
-    def push(self, frame: bytes | str) -> None:
-        """Queue a frame; past the byte limit the queue is dropped and a screen resync queued."""
-        if self.closed or self._resync or self._closing is not None:
-            return
-        size = len(frame)
-        if self._queued_bytes + size > self.live.config.client_queue_bytes:
-            self._queue.clear()
-            self._queued_bytes = 0
-            self._resync = True
-        else:
-            self._queue.append(frame)
-            self._queued_bytes += size
-        self._wake.set()
-
-    def send_ctl(self, **body: Any) -> None:
-        self.push(protocol.encode("ctl", body))
-
-    def error(self, code: str, message: str) -> None:
-        self.send_ctl(type="error", code=code, message=message)
-
-    def allow_frame(self, now: float) -> bool:
-        """Per-socket rate limit; a flood gets one error a second, a sustained flood a close."""
-        if self._bucket.take(now):
-            return True
-        if not self._strikes.take(now):
-            self.disconnect(CloseCode.FLOODING, "Too many frames: the connection was closed.")
-        elif now - self._last_rate_error >= 1.0:
-            self._last_rate_error = now
-            self.error("rate_limited", "Too many frames: some were dropped. Slow down.")
-        return False
-
-    def disconnect(self, code: int, reason: str) -> None:
-        """Send a disconnect frame, then close once it is out (or the queue is dropped)."""
-        if self.closed or self._closing is not None:
-            return
-        # What was still queued no longer matters; the reason does.
-        self._queue.clear()
-        self._resync = False
-        self._queue.append(protocol.encode("disconnect", code, reason))
-        self._closing = (code, reason)
-        self._wake.set()
-
-    async def _run(self) -> None:
-        try:
-            while not self.closed:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._queue or self._resync:
-                    if self._resync:
-                        self._resync = False
-                        self._queue.extend(self.live.resync_frames(scrollback=False))
-                    # Everything queued goes out in one write: a client that keeps up never
-                    # lags behind the terminal by more than one turn of the event loop.
-                    batch = list(self._queue)
-                    self._queue.clear()
-                    self._queued_bytes = 0
-                    await asyncio.wait_for(
-                        self.socket.send_frames(batch), self.live.config.stall_timeout
-                    )
-                if self._closing is not None:
-                    self.socket.close(*self._closing)
-                    break
-        except asyncio.TimeoutError:
-            self.socket.close(CloseCode.TOO_SLOW, "The connection was too slow to keep up.")
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a socket that closed under us; anything else is logged
-            if not self.closed:
-                log.debug("sharedterm: client socket failed", exc_info=True)
-        finally:
-            self.closed = True
-            self._queue.clear()
-
-    def stop(self) -> None:
-        """The socket closed: stop pumping."""
-        self.closed = True
-        self._pump.cancel()
-
-
 class LiveSession:
     """One shared terminal while it runs. All methods run on the event loop."""
 
@@ -218,6 +109,10 @@ class LiveSession:
         self.session = session
         self.transport = transport
         self.config = config or LiveConfig()
+        c = self.config
+        self._limits = ClientLimits(
+            c.client_queue_bytes, c.stall_timeout, c.frame_rate, c.frame_burst, c.flood_close_after
+        )
         self.hasher = hasher
         self._audit = audit
         self._clock = clock
@@ -289,7 +184,7 @@ class LiveSession:
     def attach(self, pid: ParticipantId, socket: Socket) -> Client:
         """A participant's socket opened: send setup, the roster and the current screen."""
         participant = self.session.connect(pid)
-        client = Client(self, pid, socket)
+        client = Client(pid, socket, self._limits, lambda: self.resync_frames(scrollback=False))
         self.clients.add(client)
         client.push(protocol.encode("setup", self._setup(participant)))
         client.push(self._roster_frame())

@@ -14,7 +14,8 @@ from tornado import web
 from tornado.websocket import WebSocketHandler
 
 from ..core.errors import DomainError
-from ..live import Client, LiveSession
+from ..fanout import Client
+from ..live import LiveSession
 from ..manager import SessionManager, user_identity
 from ..protocol import MAX_FRAME_BYTES
 from .base import error_status

@@ -1,0 +1,149 @@
+"""Fan-out to one socket: a bounded outbound queue, a pump, per-socket rate limits.
+
+A client that keeps up gets every frame, batched per turn of the event loop. One that falls
+behind by more than its queue skips ahead: its queue is dropped and it is sent the current
+screen instead (a resync). One whose socket accepts nothing for `stall_timeout` is closed.
+Nothing here waits on anything but its own socket, so one slow client delays only itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from . import protocol
+from .core.ids import ParticipantId
+from .core.limits import TokenBucket
+from .protocol import CloseCode
+
+__all__ = ["Client", "ClientLimits", "Socket"]
+
+log = logging.getLogger(__name__)
+
+
+class Socket(Protocol):
+    """What the runtime needs from a websocket."""
+
+    async def send_frames(self, frames: list[bytes | str]) -> None:
+        """Send text frames in order; resolves once they are handed to the OS. Raises if closed."""
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the socket (idempotent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientLimits:
+    queue_bytes: int  # queued output before the client is resynced instead
+    stall_timeout: float  # seconds a write may take before the client is dropped
+    frame_rate: float  # frames per second a socket may send on average...
+    frame_burst: float  # ...and in a burst
+    flood_close_after: int  # dropped frames (forgiven at 20/s) before the socket is closed
+
+
+class Client:
+    """One open socket of one participant, with its bounded outbound queue."""
+
+    def __init__(
+        self,
+        pid: ParticipantId,
+        socket: Socket,
+        limits: ClientLimits,
+        resync: Callable[[], list[bytes | str]],
+    ) -> None:
+        self.pid = pid
+        self._limits = limits
+        self._resync_frames = resync
+        self.socket = socket
+        self.closed = False
+        self._queue: deque[bytes | str] = deque()
+        self._queued_bytes = 0
+        self._resync = False
+        self._wake = asyncio.Event()
+        self._bucket = TokenBucket(limits.frame_rate, limits.frame_burst)
+        self._last_rate_error = 0.0
+        # Dropped frames spend "strikes", which come back slowly: a sustained flood gets closed.
+        self._strikes = TokenBucket(20.0, limits.flood_close_after)
+        self._closing: tuple[int, str] | None = None
+        self._pump = asyncio.ensure_future(self._run())
+
+    def push(self, frame: bytes | str) -> None:
+        """Queue a frame; past the byte limit the queue is dropped and a screen resync queued."""
+        if self.closed or self._resync or self._closing is not None:
+            return
+        size = len(frame)
+        if self._queued_bytes + size > self._limits.queue_bytes:
+            self._queue.clear()
+            self._queued_bytes = 0
+            self._resync = True
+        else:
+            self._queue.append(frame)
+            self._queued_bytes += size
+        self._wake.set()
+
+    def send_ctl(self, **body: Any) -> None:
+        self.push(protocol.encode("ctl", body))
+
+    def error(self, code: str, message: str) -> None:
+        self.send_ctl(type="error", code=code, message=message)
+
+    def allow_frame(self, now: float) -> bool:
+        """Per-socket rate limit; a flood gets one error a second, a sustained flood a close."""
+        if self._bucket.take(now):
+            return True
+        if not self._strikes.take(now):
+            self.disconnect(CloseCode.FLOODING, "Too many frames: the connection was closed.")
+        elif now - self._last_rate_error >= 1.0:
+            self._last_rate_error = now
+            self.error("rate_limited", "Too many frames: some were dropped. Slow down.")
+        return False
+
+    def disconnect(self, code: int, reason: str) -> None:
+        """Send a disconnect frame, then close once it is out (or the queue is dropped)."""
+        if self.closed or self._closing is not None:
+            return
+        # What was still queued no longer matters; the reason does.
+        self._queue.clear()
+        self._resync = False
+        self._queue.append(protocol.encode("disconnect", code, reason))
+        self._closing = (code, reason)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        try:
+            while not self.closed:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._queue or self._resync:
+                    if self._resync:
+                        self._resync = False
+                        self._queue.extend(self._resync_frames())
+                    # Everything queued goes out in one write: a client that keeps up never
+                    # lags behind the terminal by more than one turn of the event loop.
+                    batch = list(self._queue)
+                    self._queue.clear()
+                    self._queued_bytes = 0
+                    await asyncio.wait_for(
+                        self.socket.send_frames(batch), self._limits.stall_timeout
+                    )
+                if self._closing is not None:
+                    self.socket.close(*self._closing)
+                    break
+        except asyncio.TimeoutError:
+            self.socket.close(CloseCode.TOO_SLOW, "The connection was too slow to keep up.")
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a socket that closed under us; anything else is logged
+            if not self.closed:
+                log.debug("sharedterm: client socket failed", exc_info=True)
+        finally:
+            self.closed = True
+            self._queue.clear()
+
+    def stop(self) -> None:
+        """The socket closed: stop pumping."""
+        self.closed = True
+        self._pump.cancel()
