@@ -16,6 +16,7 @@ from .core.invites import SecretHasher
 from .core.session import BAD_LINK, Participant, Session
 from .live import LiveConfig, LiveSession, RecordingConfig
 from .protocol import CreateSession
+from .recording.store import RecordingMeta
 from .transports.base import Transport, TransportError
 from .transports.pty import PtyTransport, adopt_terminal
 
@@ -154,6 +155,13 @@ class SessionManager:
             if invite_id in live.session.invites:
                 return live
         raise DomainError(ErrorCode.NOT_FOUND, BAD_LINK)
+
+    def live_recording(self, rid: str) -> RecordingMeta | None:
+        """The in-memory metadata of a recording still being made (its file may lag a tick)."""
+        for live in self._sessions.values():
+            if live.recorder is not None and live.recorder.id == rid:
+                return live.recorder.meta
+        return None
 
     def now(self) -> float:
         return time.time()

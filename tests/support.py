@@ -7,6 +7,10 @@ import contextlib
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,7 @@ from typing import Any
 import asyncssh
 import ptyprocess
 import pyte
-from tornado.httpclient import HTTPResponse
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.websocket import WebSocketClientConnection
 
 DEADLINE = 15.0  # seconds any expected event may take on a loaded 2-core machine
@@ -99,6 +103,90 @@ async def open_lab_terminal(
         kind, *rest = json.loads(msg)
         seen += rest[0] if kind == "stdout" else ""
     return name, stock
+
+
+class ServerProcess:
+    """A real Jupyter server with this extension in a process of its own, for what an
+    in-process server cannot show: SIGKILL, restarts, a kernel calling its own server."""
+
+    TOKEN = "process-token"
+
+    def __init__(self, home: Path, *args: str) -> None:
+        self.home = home
+        self.args = args
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.headers = {"Authorization": f"token {self.TOKEN}", "X-Test-User": "alice"}
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of the server, and of other processes that must find it."""
+        tests = str(Path(__file__).parent)  # conftest.HeaderIdentityProvider: alice stays alice
+        return {
+            **os.environ,
+            "HOME": str(self.home),
+            "JUPYTER_CONFIG_DIR": str(self.home / "config"),
+            "JUPYTER_DATA_DIR": str(self.home / "data"),
+            "JUPYTER_RUNTIME_DIR": str(self.home / "runtime"),
+            "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")]),
+        }
+
+    async def start(self) -> None:
+        """Start (or restart, on the same port) and wait until it answers."""
+        self._proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyter_server",
+                "--no-browser",
+                f"--port={self.port}",
+                "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={self.TOKEN}",
+                "--allow-root",
+                f"--ServerApp.root_dir={self.home}",
+                "--ServerApp.identity_provider_class=conftest.HeaderIdentityProvider",
+                "--ServerApp.jpserver_extensions="
+                "{'jupyter_sharedterm': True, 'jupyter_server_terminals': True}",
+                *self.args,
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                await self.call("GET", "api/status")
+                return
+            except (ConnectionError, OSError):
+                if time.monotonic() > deadline or self._proc.poll() is not None:
+                    raise
+                await asyncio.sleep(0.1)
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        request = HTTPRequest(
+            f"http://127.0.0.1:{self.port}/{path}",
+            method=method,
+            headers=self.headers,
+            body=None if body is None else json.dumps(body),
+        )
+        response = await AsyncHTTPClient().fetch(request)
+        return json.loads(response.body) if response.body else None
+
+    def kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
 
 
 class ReferenceScreen(pyte.Screen):  # type: ignore[misc]

@@ -73,6 +73,7 @@ class _Stash(NamedTuple):
     buffer: _Buffer
     margins: Margins | None
     savepoints: list[Savepoint]
+    tabstops: set[int]
 
 
 class _String:
@@ -618,14 +619,15 @@ class TerminalScreen(pyte.Screen):
         if mode == 1049:
             self.save_cursor()
         if self._normal is None:
-            self._normal = _Stash(self.buffer, self.margins, self.savepoints)
+            self._normal = _Stash(self.buffer, self.margins, self.savepoints, self.tabstops)
             self.buffer, self.margins, self.savepoints = self._new_buffer(), None, []
+            self.tabstops = set(range(8, self.columns, 8))
             for y in range(self.lines):
                 self._blank_line(y)
 
     def _leave_alternate(self, mode: int) -> None:
         if self._normal is not None:
-            self.buffer, self.margins, self.savepoints = self._normal
+            self.buffer, self.margins, self.savepoints, self.tabstops = self._normal
             self._normal = None
         if mode == 1049:
             self.restore_cursor()
@@ -695,8 +697,9 @@ class TerminalScreen(pyte.Screen):
         self.carriage_return()
         self.index()
 
-    def _scroll(self, top: int, bottom: int, count: int) -> None:
-        """Move rows top..bottom up by `count` (down if negative), blanking the rows uncovered."""
+    def _scroll(self, top: int, bottom: int, count: int, erase: bool = True) -> None:
+        """Move rows top..bottom up by `count` (down if negative), blanking the rows uncovered
+        with the pen's background, or plain with `erase=False`."""
         buffer = self.buffer
         height = bottom - top + 1
         n = min(abs(count), height)
@@ -710,7 +713,10 @@ class TerminalScreen(pyte.Screen):
                 buffer[y] = source
         fresh = range(bottom + 1 - n, bottom + 1) if count > 0 else range(top, top + n)
         for y in fresh:
-            self._blank_line(y)
+            if erase:
+                self._blank_line(y)
+            else:
+                buffer.pop(y, None)
 
     def scroll_up(self, count: int = 1) -> None:
         """SU: scroll the region up without moving the cursor."""
@@ -718,9 +724,9 @@ class TerminalScreen(pyte.Screen):
         self._scroll(top, bottom, count)
 
     def scroll_down(self, count: int = 1) -> None:
-        """SD: scroll the region down without moving the cursor."""
+        """SD: scroll the region down without moving the cursor; xterm.js adds plain rows."""
         top, bottom = self._region()
-        self._scroll(top, bottom, -count)
+        self._scroll(top, bottom, -count, erase=False)
 
     def insert_lines(self, count: int | None = None) -> None:
         top, bottom = self._region()
@@ -1017,16 +1023,20 @@ class TerminalScreen(pyte.Screen):
             for row in rows.values():
                 for x in [x for x in row if x >= columns]:
                     del row[x]
+        old_columns = self.columns
         self.lines, self.columns = lines, columns
         for buffer in buffers:
             for row in buffer.values():
                 self._split_wide(row, columns)
         self.cursor.y = min(max(self.cursor.y - shift, 0), lines - 1)
         self.cursor.x = min(self.cursor.x, columns - 1)
+        # Stops are kept and, as in xterm.js, the new columns get the default ones.
+        added = {s for s in range(8, columns, 8) if s >= old_columns}
         self.margins = None
+        self.tabstops = {s for s in self.tabstops if s < columns} | added
         if self._normal is not None:
-            self._normal = self._normal._replace(margins=None)
-        self.tabstops = {s for s in self.tabstops if s < columns} | set(range(8, columns, 8))
+            stops = {s for s in self._normal.tabstops if s < columns} | added
+            self._normal = self._normal._replace(margins=None, tabstops=stops)
 
     # --- repainting --------------------------------------------------------------------
 
@@ -1040,19 +1050,10 @@ class TerminalScreen(pyte.Screen):
         has begun but not finished, so the live output that follows completes it there too.
         """
         out = ["\x1b[?25l\x1b[m\x1b[r\x1b[?6l\x1b[?7h\x1b[4l"]
-        if self._normal is None:
-            self._paint(out, self.buffer, self.savepoints)
-        else:
-            self._paint(out, self._normal.buffer, self._normal.savepoints)
-            if self._normal.margins is not None:
-                out.append("\x1b[{};{}r".format(*(m + 1 for m in self._normal.margins)))
+        if self._normal is not None:
+            self._paint(out, *self._normal)
             out.append("\x1b[?1047h")
-            self._paint(out, self.buffer, self.savepoints)
-        if self.margins is not None:
-            out.append("\x1b[{};{}r".format(*(m + 1 for m in self.margins)))
-        if self.tabstops != set(range(8, self.columns, 8)):
-            out.append("\x1b[3g")
-            out += (f"\x1b[1;{stop + 1}H\x1bH" for stop in sorted(self.tabstops))
+        self._paint(out, self.buffer, self.margins, self.savepoints, self.tabstops)
         out += (f"\x1b[?{flag}h" for flag in sorted(self._flags))
         if self.keypad_application:
             out.append("\x1b=")
@@ -1130,8 +1131,16 @@ class TerminalScreen(pyte.Screen):
             return "\x1b]9999;"  # an OSC no terminal knows: ignored until its BEL or ST
         return self._carry
 
-    def _paint(self, out: list[str], buffer: _Buffer, savepoints: list[Savepoint]) -> None:
-        """Clear, then every non-blank cell, then the buffer's DECSC slot if it has one."""
+    def _paint(
+        self,
+        out: list[str],
+        buffer: _Buffer,
+        margins: Margins | None,
+        savepoints: list[Savepoint],
+        tabstops: set[int],
+    ) -> None:
+        """Clear, then every non-blank cell, then what xterm.js keeps per buffer: tab stops,
+        the DECSC slot and the scroll region."""
         out.append("\x1b[H\x1b[2J")
         pen = "\x1b[m"
         columns = self.columns
@@ -1163,6 +1172,9 @@ class TerminalScreen(pyte.Screen):
                 out.append(cell.data)
                 x += width
                 at = x
+        if tabstops != set(range(8, columns, 8)):
+            out.append("\x1b[3g")
+            out += (f"\x1b[1;{stop + 1}H\x1bH" for stop in sorted(tabstops))
         if savepoints:
             saved = savepoints[-1]
             x = min(saved.cursor.x, columns - 1)
@@ -1174,6 +1186,8 @@ class TerminalScreen(pyte.Screen):
             if charsets:
                 out.append("\x1b(B\x1b)B\x0f")
         out.append("\x1b[m")
+        if margins is not None:
+            out.append(f"\x1b[{margins.top + 1};{margins.bottom + 1}r")
 
 
 # --- scrollback --------------------------------------------------------------------------

@@ -51,7 +51,7 @@ class _RecordingHandler(SharedTermAPIHandler):
 
     async def meta(self, rid: str) -> RecordingMeta:
         try:
-            meta = self.store().get(rid)
+            meta = self.manager.live_recording(rid) or self.store().get(rid)
         except RecordingNotFound:
             meta = None
         if meta is None or not await self.may_open(meta):
@@ -67,7 +67,8 @@ class RecordingsHandler(_RecordingHandler):
         if self.manager.recording is None:
             self.reply([])
             return
-        self.reply([_model(m) for m in self.store().list() if await self.may_open(m)])
+        metas = [self.manager.live_recording(m.id) or m for m in self.store().list()]
+        self.reply([_model(m) for m in metas if await self.may_open(m)])
 
 
 class RecordingHandler(_RecordingHandler):

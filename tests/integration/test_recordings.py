@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from support import DEADLINE, Api, open_lab_terminal
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from support import DEADLINE, Api, ServerProcess, open_lab_terminal
+from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyter_sharedterm.recording.asciicast import read_cast, validate
@@ -126,80 +123,18 @@ async def test_only_owners_pause_and_nobody_else_reads(api: Api, peers: Any) -> 
     assert (await api("carol", "GET", "recordings", rid))[0] == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(tmp_path: Path, port: int, recordings: Path) -> subprocess.Popen[bytes]:
-    tests = str(Path(__file__).parents[1])  # for conftest.HeaderIdentityProvider: alice stays alice
-    env = {
-        **os.environ,
-        "HOME": str(tmp_path),
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
-        "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")]),
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            "--IdentityProvider.token=crash-test",
-            "--allow-root",
-            f"--ServerApp.root_dir={tmp_path}",
-            f"--SharedTermApp.recordings_dir={recordings}",
-            "--ServerApp.identity_provider_class=conftest.HeaderIdentityProvider",
-            "--ServerApp.jpserver_extensions={'jupyter_sharedterm': True, "
-            "'jupyter_server_terminals': True}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def _call(port: int, method: str, path: str, body: Any = None) -> Any:
-    request = HTTPRequest(
-        f"http://127.0.0.1:{port}/{path}",
-        method=method,
-        headers={"Authorization": "token crash-test", "X-Test-User": "alice"},
-        body=None if body is None else json.dumps(body),
-    )
-    response = await AsyncHTTPClient().fetch(request)
-    return json.loads(response.body) if response.body else None
-
-
-async def _wait_up(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            await _call(port, "GET", "api/status")
-            return
-        except (ConnectionError, OSError):
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
-
-
 async def test_sigkill_during_heavy_output_leaves_a_readable_recording_marked_interrupted(
     tmp_path: Path,
 ) -> None:
     recordings = tmp_path / "recordings"
-    port = _free_port()
-    server = _start_server(tmp_path, port, recordings)
+    server = ServerProcess(tmp_path, f"--SharedTermApp.recordings_dir={recordings}")
     try:
-        await _wait_up(port)
-        model = await _call(port, "POST", "api/sharedterm/sessions", {"transport": "local"})
+        await server.start()
+        model = await server.call("POST", "api/sharedterm/sessions", {"transport": "local"})
         ws = await websocket_connect(
             HTTPRequest(
-                f"ws://127.0.0.1:{port}/api/sharedterm/sessions/{model['id']}/terminal",
-                headers={"Authorization": "token crash-test", "X-Test-User": "alice"},
+                f"ws://127.0.0.1:{server.port}/api/sharedterm/sessions/{model['id']}/terminal",
+                headers=server.headers,
             )
         )
         ws.write_message(
@@ -216,13 +151,10 @@ async def test_sigkill_during_heavy_output_leaves_a_readable_recording_marked_in
 
         await asyncio.wait_for(read_some(), DEADLINE * 4)
         killed_at = time.time()
-        server.send_signal(signal.SIGKILL)
-        server.wait(timeout=30)
+        server.kill()  # SIGKILL: no chance to flush anything
         ws.close()
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        server.kill()
     cast_file = recordings / f"{model['recording']['id']}.cast"
     cast = read_cast(cast_file.read_bytes())
     assert validate(cast) == []
@@ -232,16 +164,14 @@ async def test_sigkill_during_heavy_output_leaves_a_readable_recording_marked_in
     print(f"\nrecording ended {lost:.2f} s before the SIGKILL (includes timestamp rounding)")
 
     # A restarted server marks it interrupted instead of resuming it.
-    server = _start_server(tmp_path, port, recordings)
     try:
-        await _wait_up(port)
-        meta = await _call(port, "GET", f"api/sharedterm/recordings/{model['recording']['id']}")
+        await server.start()
+        meta = await server.call("GET", f"api/sharedterm/recordings/{model['recording']['id']}")
         assert meta["state"] == "interrupted"
-        sessions = await _call(port, "GET", "api/sharedterm/sessions")
+        sessions = await server.call("GET", "api/sharedterm/sessions")
         assert sessions == []  # nothing of the old process comes back
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
     final = read_cast(cast_file.read_bytes())
     assert validate(final) == [] and any("interrupted" in m for m in markers(final))
 
