@@ -135,6 +135,8 @@ class LiveSession:
         self.recorder: Recorder | None = None
         self._recording_message = "This session is recorded."
         self._busy = False  # output arrived since the last tick
+        self._screen_version = 0  # changes with every output and resize
+        self._resync_cache: tuple[int, bytes] | None = None
 
     @property
     def id(self) -> str:
@@ -167,6 +169,7 @@ class LiveSession:
 
     def on_output(self, text: str) -> None:
         self._busy = True
+        self._screen_version += 1
         self.mirror.feed(text)
         if self.recorder is not None:
             self.recorder.output(text)
@@ -253,8 +256,12 @@ class LiveSession:
         """
         if scrollback:
             return [protocol.stdout_frame("\x1bc" + self.mirror.snapshot())]
-        screen = self.mirror.snapshot(scrollback=False)
-        return [protocol.stdout_frame(_SOFT_RESET + screen)]
+        # Under a flood, many clients fall behind at once: until new output arrives, they can
+        # all share one repaint (building it is the costliest thing the server does).
+        if self._resync_cache is None or self._resync_cache[0] != self._screen_version:
+            frame = protocol.stdout_frame(_SOFT_RESET + self.mirror.snapshot(scrollback=False))
+            self._resync_cache = (self._screen_version, frame)
+        return [self._resync_cache[1]]
 
     # --- management (called by the REST handlers) -------------------------------------------------
 
@@ -556,6 +563,7 @@ class LiveSession:
             if self.recorder is not None:
                 self.recorder.resize(rows, cols)
         self.mirror.resize(rows, cols)
+        self._screen_version += 1
 
     def _watch_owners(self) -> None:
         """Owner-absent policy: the session lives on for `owner_grace` seconds, then ends."""

@@ -282,14 +282,15 @@ class TerminalScreen(pyte.Screen):
         if lost and _is_wide(line[x - 1]):
             line[x - 1] = self._erase_char()
 
-    def _drop_orphan(self, line: _Line, x: int) -> None:
-        """A right half at `x` whose wide character is gone becomes a blank with its colours.
+    def _drop_orphan(self, line: _Line, x: int, fill: Char | None = None) -> None:
+        """A right half at `x` whose wide character is gone becomes a blank: `fill`, or one
+        with its own colours.
 
         xterm.js keeps such a cell as an empty zero-width one; no output could recreate that,
         and it looks the same as a blank, so the mirror never keeps one.
         """
         if 0 <= x < self.columns and line[x].data == "" and not (x and _is_wide(line[x - 1])):
-            line[x] = line[x]._replace(data=" ")
+            line[x] = fill or line[x]._replace(data=" ")
 
     # --- the parser --------------------------------------------------------------------
 
@@ -555,6 +556,7 @@ class TerminalScreen(pyte.Screen):
         elif final == "b":
             if last:  # ncurses repeats within a row; more would let 7 chars cost a screenful
                 self.draw(last * min(n, self.columns))
+                self._last_char = ""  # xterm.js forgets it after any CSI, REP included
         elif final == "I":
             self.forward_tab(n)
         elif final == "Z":
@@ -663,9 +665,13 @@ class TerminalScreen(pyte.Screen):
             self.cursor.attrs = saved.cursor.attrs
             self.g0_charset, self.g1_charset = saved.g0_charset, saved.g1_charset
             self.charset = saved.charset
-        else:
+        else:  # xterm.js: home, default pen, and the active charset back to ASCII
             self.cursor.x = self.cursor.y = 0
             self.cursor.attrs = _BLANK
+            if self.charset:
+                self.g1_charset = cs.LAT1_MAP
+            else:
+                self.g0_charset = cs.LAT1_MAP
         self.ensure_vbounds()  # in origin mode the cursor stays inside the region (xterm.js)
 
     def _region(self) -> tuple[int, int]:
@@ -884,7 +890,7 @@ class TerminalScreen(pyte.Screen):
         for column in span:
             line[column] = erase
         self._split_wide(line, span.start)
-        self._drop_orphan(line, span.stop)
+        self._drop_orphan(line, span.stop, erase)
 
     def erase_in_display(self, how: int = 0, *args: object, **kwargs: object) -> None:
         """ED 0/1/2; ED 3 clears only the scrollback, which a screen does not have."""
@@ -909,7 +915,7 @@ class TerminalScreen(pyte.Screen):
         for column in range(x, stop):
             line[column] = erase
         self._split_wide(line, x)
-        self._drop_orphan(line, stop)
+        self._drop_orphan(line, stop, erase)
 
     def _edit_row(self, x: int, count: int, insert: bool) -> None:
         line = self.buffer[self.cursor.y]
@@ -927,7 +933,8 @@ class TerminalScreen(pyte.Screen):
         line.update(enumerate(cells))
         self._split_wide(line, x)
         self._split_wide(line, columns)
-        for column in range(x, columns):
+        self._drop_orphan(line, x, blanks[0] if blanks else None)
+        for column in range(x + 1, columns):
             self._drop_orphan(line, column)
 
     def insert_characters(self, count: int | None = None) -> None:

@@ -238,10 +238,13 @@ function rows(t, buffer) {
   const out = [];
   for (let y = 0; y < t.rows; y++) {
     const line = buffer.getLine(buffer.baseY + y);
-    for (let x = 0; x < t.cols; x++) {
+    for (let x = 0, wide = false; x < t.cols; x++) {
       const c = line.getCell(x);
-      const chars = c.getChars() || (c.getWidth() ? ' ' : '');
-      out.push(JSON.stringify([y, x, chars, c.getWidth(), c.getFgColorMode(), c.getFgColor(),
+      // An empty cell: a wide character's right half, else a blank (or a half left orphaned).
+      const blank = wide ? ['', 0] : [' ', 1];
+      const [chars, width] = c.getChars() ? [c.getChars(), c.getWidth()] : blank;
+      wide = width === 2;
+      out.push(JSON.stringify([y, x, chars, width, c.getFgColorMode(), c.getFgColor(),
         c.getBgColorMode(), c.getBgColor(), c.isBold(), c.isItalic(), c.isUnderline(),
         c.isBlink(), c.isInverse(), c.isStrikethrough()]));
     }
