@@ -674,6 +674,10 @@ class TerminalScreen(pyte.Screen):
                 self.g0_charset = cs.LAT1_MAP
         self.ensure_vbounds()  # in origin mode the cursor stays inside the region (xterm.js)
 
+    def _end_pending_wrap(self) -> None:
+        """Cursor moves and character edits leave the right margin first, as in xterm.js."""
+        self.cursor.x = min(self.cursor.x, self.columns - 1)
+
     def _region(self) -> tuple[int, int]:
         return self.margins or (0, self.lines - 1)
 
@@ -749,18 +753,21 @@ class TerminalScreen(pyte.Screen):
     def cursor_up(self, count: int | None = None) -> None:
         """CUU: stops at the top margin, or at row 0 when already above it."""
         top = self._region()[0]
+        self._end_pending_wrap()
         limit = top if self.cursor.y >= top else 0
         self.cursor.y = max(self.cursor.y - (count or 1), limit)
 
     def cursor_down(self, count: int | None = None) -> None:
         """CUD: stops at the bottom margin, or at the last row when already below it."""
         bottom = self._region()[1]
+        self._end_pending_wrap()
         limit = bottom if self.cursor.y <= bottom else self.lines - 1
         self.cursor.y = min(self.cursor.y + (count or 1), limit)
 
     def cursor_to_line(self, line: int | None = None) -> None:
         """VPA, relative to the top margin in origin mode (pyte asserts there instead)."""
         y = (line or 1) - 1
+        self._end_pending_wrap()
         if mo.DECOM in self.mode and self.margins is not None:
             y = min(y + self.margins.top, self.margins.bottom)
         self.cursor.y = min(max(y, 0), self.lines - 1)
@@ -910,7 +917,8 @@ class TerminalScreen(pyte.Screen):
     def erase_characters(self, count: int | None = None) -> None:
         line = self.buffer[self.cursor.y]
         erase = self._erase_char()
-        x = min(self.cursor.x, self.columns - 1)
+        self._end_pending_wrap()
+        x = self.cursor.x
         stop = min(x + (count or 1), self.columns)
         for column in range(x, stop):
             line[column] = erase
@@ -938,19 +946,19 @@ class TerminalScreen(pyte.Screen):
             self._drop_orphan(line, column)
 
     def insert_characters(self, count: int | None = None) -> None:
-        if self.cursor.x < self.columns:
-            self._edit_row(self.cursor.x, count or 1, insert=True)
+        self._end_pending_wrap()
+        self._edit_row(self.cursor.x, count or 1, insert=True)
 
     def delete_characters(self, count: int | None = None) -> None:
-        if self.cursor.x < self.columns:
-            self._edit_row(self.cursor.x, count or 1, insert=False)
+        self._end_pending_wrap()
+        self._edit_row(self.cursor.x, count or 1, insert=False)
 
     def alignment_display(self) -> None:
-        """DECALN: fill with E, reset the margins, home the cursor."""
-        for y in range(self.lines):
-            self.buffer[y] = StaticDefaultDict[int, Char](Char("E"))
-        self.margins = None
-        self.cursor.x = self.cursor.y = 0
+        """DECALN as xterm.js: home the cursor, fill from its row down with E in the pen."""
+        self.cursor_position()
+        fill = self.cursor.attrs._replace(data="E")
+        for y in range(self.cursor.y, self.lines):
+            self.buffer[y] = StaticDefaultDict[int, Char](fill)
 
     def _select_graphic_rendition(self, params: _Params) -> None:
         cell = self.cursor.attrs
@@ -1084,7 +1092,13 @@ class TerminalScreen(pyte.Screen):
         # output, the character a following REP repeats; so then it has to come last.
         before = self._cell_before_cursor()
         rewrite = ""
-        if before is not None and self._last_char and before[1].data == self._last_char:
+        active = self.g1_charset if self.charset else self.g0_charset
+        if (
+            before is not None
+            and self._last_char
+            and before[1].data == self._last_char
+            and before[1].data.translate(active) == before[1].data  # drawn as it will be
+        ):
             cell, pen = before[1], self.cursor.attrs
             if cell[1:] == pen[1:]:
                 rewrite = _sgr(cell) + cell.data
@@ -1170,8 +1184,11 @@ class TerminalScreen(pyte.Screen):
                         width = 2
                     else:
                         cell = cell._replace(data=" ")  # never left like this by draw()
-                if at != x:
-                    out.append(f"\x1b[{y + 1};{x + 1}H" if at < 0 else f"\x1b[{x - at}C")
+                if at < 0:
+                    out.append(f"\x1b[{y + 1};{x + 1}H")
+                elif at != x:  # skip blanks: spaces if the pen is plain and they are few
+                    plain = pen == "\x1b[m" and x - at <= 4
+                    out.append(" " * (x - at) if plain else f"\x1b[{x - at}C")
                 sgr = _sgr(cell)
                 if sgr != pen:
                     out.append(sgr)
@@ -1223,6 +1240,7 @@ class _Lines:
         self.row: list[str] = []
         self.column = 0
         self.returned = False  # after CR: the next text overwrites the row
+        self.autowrap = True  # off (?7l): text past the right edge is dropped
 
     def text(self, text: str) -> None:
         if self.returned:
@@ -1233,6 +1251,8 @@ class _Lines:
             i = 0
             while i < len(text):
                 if self.column >= columns:
+                    if not self.autowrap:
+                        return
                     self.wrap()
                 take = min(len(text) - i, columns - self.column)
                 self.row.append(text[i : i + take])
@@ -1246,6 +1266,8 @@ class _Lines:
                 continue
             width = 2 if width == 2 else 1
             if self.column + width > columns:
+                if not self.autowrap:
+                    return
                 self.wrap()
             self.row.append(c)
             self.column += width
@@ -1322,6 +1344,8 @@ def _scrollback(tail: str, screen: TerminalScreen) -> str:
             params, final = token[5], token[6]
             if final in "hl" and params.startswith("?") and _alt_toggle(params[1:]):
                 alternate = final == "h"
+            elif final in "hl" and params.startswith("?") and "7" in params[1:].split(";"):
+                lines.autowrap = final == "h"
             elif final == "J" and params in ("2", "3"):
                 lines.erase_screen(screen.lines if params == "2" else len(lines.rows) + 1)
         elif kind == "esc" and token[0] == "\x1bc":

@@ -213,6 +213,16 @@ def test_catch_up_works_in_bounded_slices() -> None:
         mirror.resize(ROWS, 0)
 
 
+def test_snapshot_without_scrollback_is_the_screen_only() -> None:
+    stream = "".join(f"line {i}\r\n" for i in range(100))
+    mirror = ScreenMirror(ROWS, COLS)
+    mirror.feed(stream)
+    screen_only = mirror.snapshot(scrollback=False)
+    assert screen_only == fed(stream).repaint()
+    assert history_of(screen_only)[0] == []
+    assert mirror.snapshot().endswith(screen_only)
+
+
 def test_resize_then_snapshot() -> None:
     mirror = ScreenMirror(ROWS, COLS)
     reference = fed("", ROWS, COLS)
