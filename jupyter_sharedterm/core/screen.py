@@ -42,6 +42,8 @@ _SGR_ON = {1: "bold", 3: "italics", 4: "underscore", 5: "blink", 6: "blink", 7: 
 _SGR_ON |= {9: "strikethrough", 21: "underscore"}  # xterm.js: 21 is a double underline
 _SGR_OFF = {22: "bold", 23: "italics", 24: "underscore", 25: "blink", 27: "reverse"}
 _SGR_OFF |= {29: "strikethrough"}
+# (pen, SGR parameters) -> new pen; the same few SGRs come back all the time.
+_SGR_CACHE: dict[tuple[Char, str], Char] = {}
 _Line = StaticDefaultDict[int, Char]
 _Buffer = dict[int, _Line]
 _Params = list[list[int | None]]
@@ -489,6 +491,21 @@ class TerminalScreen(pyte.Screen):
                 self.g1_charset = charset
 
     def _dispatch_csi(self, params_text: str, inter: str, final: str, last: str) -> None:
+        if final == "m" and not inter:  # SGR, a third of a full-screen program's sequences
+            key = (self.cursor.attrs, params_text)
+            attrs = _SGR_CACHE.get(key)
+            if attrs is None:
+                if params_text[:1] in ("<", "=", ">", "?"):
+                    return  # CSI > 4;2 m is modifyOtherKeys, not bold and underline
+                if any(c in "<=>?" for c in params_text):
+                    return
+                self._select_graphic_rendition(_parse_params(params_text))
+                if len(_SGR_CACHE) >= 4096:  # a bound, should output keep inventing colours
+                    _SGR_CACHE.clear()
+                _SGR_CACHE[key] = self.cursor.attrs
+            else:
+                self.cursor.attrs = attrs
+            return
         private = ""
         if params_text and params_text[0] in "<=>?":
             private, params_text = params_text[0], params_text[1:]
@@ -515,8 +532,6 @@ class TerminalScreen(pyte.Screen):
         n = _first(params)
         if final in "Hf":
             self.cursor_position(n, _first(params, 1))
-        elif final == "m":
-            self._select_graphic_rendition(params)
         elif final == "A":
             self.cursor_up(n)
         elif final in "Be":
@@ -1056,27 +1071,32 @@ class TerminalScreen(pyte.Screen):
     # --- repainting --------------------------------------------------------------------
 
     def repaint(self) -> str:
-        """Terminal output that recreates this screen in a fresh terminal of the same size.
+        """Terminal output that recreates this screen in a terminal of the same size.
 
         It paints the normal screen; if a program is on the alternate screen, it then switches
         to it and paints that too, so the program's exit restores the normal screen as usual.
         Then the scroll region, modes, cursor (position, pending wrap, visibility, style), pen
         and charsets. The cursor is hidden while painting. Last comes any sequence the output
         has begun but not finished, so the live output that follows completes it there too.
+
+        Modes are set explicitly, on or off, so a terminal that is not fresh ends up right
+        too, if it is on the normal screen, not inside a sequence and without a DECSC slot
+        (RIS, or `CAN ESC[?1049l ESC[!p`, before the repaint sees to that). Not the cursor
+        style unless a program set one: xterm.js would take it as the user's own choice.
         """
-        out = ["\x1b[?25l\x1b[m\x1b[r\x1b[?6l\x1b[?7h\x1b[4l"]
+        out = ["\x1b[?25l\x1b[?6l\x1b[m\x1b[r\x1b[?7h\x1b[4l\x1b(B\x1b)B\x0f"]
         if self._normal is not None:
             self._paint(out, *self._normal)
             out.append("\x1b[?1047h")
         self._paint(out, self.buffer, self.margins, self.savepoints, self.tabstops)
-        out += (f"\x1b[?{flag}h" for flag in sorted(self._flags))
-        if self.keypad_application:
-            out.append("\x1b=")
-        if self.mouse_protocol:
-            out.append(f"\x1b[?{self.mouse_protocol}h")
-        if self.mouse_encoding:
-            out.append(f"\x1b[?{self.mouse_encoding}h")
-        if self.cursor_style:
+        flags = ";".join(str(f) for f in sorted(_FLAG_MODES) if f in self._flags)
+        unset = ";".join(str(f) for f in sorted(_FLAG_MODES) if f not in self._flags)
+        out.append((f"\x1b[?{flags}h" if flags else "") + (f"\x1b[?{unset}l" if unset else ""))
+        out.append("\x1b=" if self.keypad_application else "\x1b>")
+        # xterm.js: resetting any protocol (encoding) turns mouse reports off (to default).
+        out.append(f"\x1b[?{self.mouse_protocol or 1000}{'h' if self.mouse_protocol else 'l'}")
+        out.append(f"\x1b[?{self.mouse_encoding or 1006}{'h' if self.mouse_encoding else 'l'}")
+        if self.cursor_style:  # never "0 q": xterm.js would override the user's cursor options
             out.append(f"\x1b[{self.cursor_style} q")
         if mo.DECAWM not in self.mode:
             out.append("\x1b[?7l")
@@ -1113,7 +1133,7 @@ class TerminalScreen(pyte.Screen):
                 out.append(f"\x1b[{row};{before[0] + 1}H{_sgr(before[1])}{before[1].data}")
             out.append(_sgr(self.cursor.attrs) + charsets)
             out.append("\x1b[4h" if mo.IRM in self.mode else "")
-        out.append("\x1b[20h" if mo.LNM in self.mode else "")
+        out.append("\x1b[20h" if mo.LNM in self.mode else "\x1b[20l")
         out.append("" if self.cursor.hidden else "\x1b[?25h")
         if keep_rep and before is not None:
             position = f"\x1b[{row};{before[0] + 1}H"
@@ -1196,9 +1216,8 @@ class TerminalScreen(pyte.Screen):
                 out.append(cell.data)
                 x += width
                 at = x
-        if tabstops != set(range(8, columns, 8)):
-            out.append("\x1b[3g")
-            out += (f"\x1b[1;{stop + 1}H\x1bH" for stop in sorted(tabstops))
+        out.append("\x1b[3g")  # stops are set even where they are the default ones: this
+        out += (f"\x1b[1;{stop + 1}H\x1bH" for stop in sorted(tabstops))  # may be no fresh one
         if savepoints:
             saved = savepoints[-1]
             x = min(saved.cursor.x, columns - 1)

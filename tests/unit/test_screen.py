@@ -223,6 +223,12 @@ def test_snapshot_without_scrollback_is_the_screen_only() -> None:
     assert mirror.snapshot().endswith(screen_only)
 
 
+def test_repaint_also_fixes_a_used_terminal() -> None:
+    used = fed(SHELL + HTOP + "\x1b[?1049l\x1b[20h\x1b[3g\x1b[?2004h\x1b)0\x0e\x1b[4h\x1b[5 q")
+    used.feed("\x1b]0;unfinished title" + "\x18\x1b[?1049l\x1b[!p" + fed(SHELL + VIM).repaint())
+    assert_same(fed(SHELL + VIM), used)
+
+
 def test_resize_then_snapshot() -> None:
     mirror = ScreenMirror(ROWS, COLS)
     reference = fed("", ROWS, COLS)
