@@ -8,6 +8,7 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
+from jupyter_server_terminals.terminalmanager import TerminalManager
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
 from .devices import DeviceInventory, DeviceSessions
@@ -31,6 +32,7 @@ from .handlers.terminal import TerminalSocketHandler
 from .live import LiveConfig, RecordingConfig
 from .manager import SessionManager
 from .recording.store import RecordingStore
+from .terminals import RecordedTerminalManager
 
 __all__ = ["AUDIT_SCHEMA_ID", "SharedTermApp"]
 
@@ -127,6 +129,25 @@ class SharedTermApp(ExtensionApp):
     @default("allow_guests")
     def _default_allow_guests(self) -> bool:
         return "JUPYTERHUB_API_TOKEN" not in os.environ
+
+    record_terminals = Bool(
+        True,
+        config=True,
+        help="Give every JupyterLab terminal its own recording from its creation (readable by "
+        "whoever may use terminals). Applies when the terminals extension uses its default "
+        "terminal manager.",
+    )
+
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        super()._link_jupyter_server_extension(serverapp)
+        # Extensions are all linked before any is loaded, and the terminals extension creates its
+        # terminal manager when it loads: this is the moment to swap in the recording one.
+        if self.record_terminals:
+            terminals = serverapp.extension_manager.extensions.get("jupyter_server_terminals")
+            for point in terminals.extension_points.values() if terminals else ():
+                app = point.app
+                if app is not None and app.terminal_manager_class is TerminalManager:
+                    app.terminal_manager_class = RecordedTerminalManager
 
     def initialize_settings(self) -> None:
         serverapp = self.serverapp

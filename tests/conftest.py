@@ -61,10 +61,6 @@ def jp_server_config(jp_server_config: Any, bash_device: BashDevice | None) -> d
             "terminado_settings": {"shell_command": ["/bin/bash", "--norc", "--noprofile"]},
         },
         "SharedTermApp": {"owner_grace_seconds": 30.0, "devices": devices},
-        # As the installed jupyter-config/ sets it: every JupyterLab terminal is recorded.
-        "TerminalsExtensionApp": {
-            "terminal_manager_class": "jupyter_sharedterm.terminals.RecordedTerminalManager"
-        },
     }
 
 
