@@ -199,6 +199,13 @@ class ReferenceScreen(pyte.Screen):  # type: ignore[misc]
         if not private:
             super().select_graphic_rendition(*attrs)
 
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        # pyte un-reverses every cell on `CSI ? 5 l` even when reverse screen was never on;
+        # a terminal does nothing then.
+        if kwargs.get("private") and (pyte.modes.DECSCNM not in self.mode):
+            modes = tuple(m for m in modes if m != 5)
+        super().reset_mode(*modes, **kwargs)
+
 
 class Peer:
     """One websocket participant. Frames are collected by a reader task; stdout is rendered."""

@@ -178,10 +178,14 @@ class TerminalScreen(pyte.Screen):
     `cursor`, `margins`, `modes` and `title`; `repaint()` gives output that recreates it all.
 
     What pyte lacks and this adds, following xterm.js: the alternate screen (?47/?1047/?1049,
-    with a saved cursor and scroll region per buffer), keypad/mouse/focus/paste modes, DECSCUSR,
-    REP, SU/SD, CHT/CBT, DECSTR, the DEC line-drawing charset, zero-width joiners and variation
-    selectors joined to their cell, background-colour erase, and a parser that ignores what it
-    does not understand instead of drawing it.
+    with a saved cursor, scroll region and tab stops per buffer), keypad/mouse/focus/paste
+    modes, DECSCUSR, REP, SU/SD, CHT/CBT, DECSTR, the DEC line-drawing charset, zero-width
+    joiners and variation selectors joined to their cell, background-colour erase, and a
+    parser that ignores what it does not understand instead of drawing it.
+
+    Not followed, being xterm.js quirks: DECRC after the normal screen scrolled (xterm.js
+    restores relative to the scrolled content), relative moves in origin mode, SO/SI across a
+    DECSC, LNM and a hidden cursor surviving RIS, a DECSC slot surviving an alt-screen exit.
     """
 
     def __init__(self, columns: int, lines: int) -> None:
@@ -483,7 +487,7 @@ class TerminalScreen(pyte.Screen):
                 self.keypad_application = final == "="
         elif inter == "#" and final == "8":
             self.alignment_display()
-        elif inter in "()":  # only US ASCII and DEC line drawing are distinguished
+        elif inter in ("(", ")"):  # only US ASCII and DEC line drawing are distinguished
             charset = cs.VT100_MAP if final == "0" else cs.LAT1_MAP
             if inter == "(":
                 self.g0_charset = charset

@@ -4,6 +4,8 @@ The reference is `TerminalScreen` (the alt-screen-aware pyte screen) fed the ori
 the candidate is a fresh `TerminalScreen` fed the snapshot. Both must agree on every cell, the
 cursor, the pen, the scroll region, the charsets and every tracked mode, and must keep agreeing
 when the live stream continues after the snapshot (a late joiner receives exactly that).
+Where node and @xterm/headless are installed, xterm.js, the emulator the browser runs, is a
+second reference; the real-program tests use both.
 """
 
 from __future__ import annotations
@@ -699,3 +701,4 @@ def test_real_tmux_split(tmp_path: Path) -> None:
         pty.check()
     finally:
         pty.close()
+        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)  # its daemon
