@@ -49,9 +49,12 @@ __all__ = ["Audit", "LiveConfig", "LiveSession", "RecordingConfig"]
 
 log = logging.getLogger(__name__)
 
-# Leave the alternate screen, soft-reset (DECSTR), turn off mouse, focus and paste reporting and
-# keypad mode, clear the screen: a fresh terminal's state, its scrollback kept.
-_SOFT_RESET = "\x1b[?1049l\x1b[!p\x1b[?9;1000;1002;1003;1004;1005;1006;1015;2004l\x1b>\x1b[H\x1b[2J"
+# Abort a sequence the skipped output may have left half-parsed (CAN), leave the alternate screen,
+# soft-reset (DECSTR), turn off mouse, focus and paste reporting and keypad mode, clear the
+# screen: a fresh terminal's state, its scrollback kept.
+_SOFT_RESET = (
+    "\x18\x1b[?1049l\x1b[!p\x1b[?9;1000;1002;1003;1004;1005;1006;1015;2004l\x1b>\x1b[H\x1b[2J"
+)
 
 _RECORDING_FAILED = (
     "The recording cannot be written (is the disk full?), so input is paused until it can. "
