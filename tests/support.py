@@ -143,6 +143,7 @@ class ServerProcess:
                 "--no-browser",
                 f"--port={self.port}",
                 "--ServerApp.ip=127.0.0.1",
+                "--ServerApp.port_retries=0",  # a restart must come back on the same port
                 f"--IdentityProvider.token={self.TOKEN}",
                 "--allow-root",
                 f"--ServerApp.root_dir={self.home}",

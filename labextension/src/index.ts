@@ -23,6 +23,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { shareIcon, usersIcon } from '@jupyterlab/ui-components';
 
 import { describeError, SharedTermClient } from './client';
+import { followTerminalLook } from './look';
 import { openDeviceSession } from './devices';
 import { roleLabel, SharedSession } from './model';
 import { SessionPanel } from './panel';
@@ -44,7 +45,6 @@ export namespace CommandIDs {
 type TerminalPanel = MainAreaWidget<ITerminal.ITerminal>;
 
 /** The stock terminal settings that also apply to shared terminals. */
-const TERMINAL_SETTINGS = '@jupyterlab/terminal-extension:plugin';
 const SHARED_OPTIONS: ReadonlyArray<keyof ITerminal.IOptions> = [
   'fontFamily',
   'fontSize',
@@ -94,38 +94,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     // --- terminal settings: shared terminals look like the user's other terminals -----------
-    const terminalOptions: Partial<ITerminal.IOptions> = {};
-    const applyOptions = (widget: SharedTerminalPanel): void => {
-      for (const key of SHARED_OPTIONS) {
-        const value = terminalOptions[key];
-        if (value !== undefined) {
-          widget.content.setOption(key, value as never);
+    const look = followTerminalLook(settingRegistry, SHARED_OPTIONS, options =>
+      tracker.forEach(widget => {
+        for (const [key, value] of Object.entries(options)) {
+          widget.content.setOption(
+            key as keyof ITerminal.IOptions,
+            value as never
+          );
         }
-      }
-    };
-    const settingsReady: Promise<void> = settingRegistry
-      ? settingRegistry
-          .load(TERMINAL_SETTINGS)
-          .then(settings => {
-            const read = (): void => {
-              for (const key of SHARED_OPTIONS) {
-                const value = settings.composite[key];
-                if (value !== undefined && value !== null) {
-                  (terminalOptions as Record<string, unknown>)[key] = value;
-                }
-              }
-              tracker.forEach(applyOptions);
-            };
-            read();
-            settings.changed.connect(read);
-          })
-          .catch(reason => {
-            console.warn(
-              'jupyter-sharedterm: terminal settings unavailable',
-              reason
-            );
-          })
-      : Promise.resolve();
+      })
+    );
+    const terminalOptions = look.options;
+    const settingsReady = look.ready;
     themeManager?.themeChanged.connect(() => {
       tracker.forEach(widget => {
         if (widget.content.getOption('theme') === 'inherit') {

@@ -10,12 +10,7 @@ import asyncio
 import copy
 import json
 import logging
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from http.cookies import Morsel, SimpleCookie
@@ -24,7 +19,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from support import DEADLINE, Api, Peer
+from support import DEADLINE, Api, Peer, ServerProcess
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.simple_httpclient import HTTPStreamClosedError
 from tornado.websocket import websocket_connect
@@ -529,11 +524,11 @@ async def test_revoking_a_link_stops_new_joins_but_keeps_who_joined(
 
 async def test_a_guest_cookie_dies_with_the_server_process(tmp_path: Path) -> None:
     """A restart: Jupyter's cookie_secret persists (its login cookie still works), ours not."""
-    port = _free_port()
-    server = _start_server(tmp_path, port)
+    server = ServerProcess(tmp_path)
+    port = server.port
     try:
-        await _wait_up(port)
-        owner = {"Authorization": "token restart-test", "X-Test-User": "alice"}
+        await server.start()
+        owner = server.headers
         status, model = await _http(
             port, "POST", "api/sharedterm/sessions", owner, {"transport": "local"}
         )
@@ -559,15 +554,13 @@ async def test_a_guest_cookie_dies_with_the_server_process(tmp_path: Path) -> No
         ws.close()
         login = _cookies(await _fetch(port, "GET", "api/me", owner))  # Jupyter's login cookie
         ((login_name, login_value),) = login.items()
-        secret_file = tmp_path / "rt" / "jupyter_cookie_secret"
+        secret_file = tmp_path / "runtime" / "jupyter_cookie_secret"
         cookie_secret = secret_file.read_bytes()
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
+        server.stop()
 
-    server = _start_server(tmp_path, port)
     try:
-        await _wait_up(port)
+        await server.start()
         assert secret_file.read_bytes() == cookie_secret  # the same cookie_secret...
         me = await _fetch(port, "GET", "api/me", {"Cookie": f"{login_name}={login_value}"})
         assert me.code == 200  # ...so anything signed with it would still be accepted
@@ -586,8 +579,7 @@ async def test_a_guest_cookie_dies_with_the_server_process(tmp_path: Path) -> No
         )
         assert (status, reply) == (404, {"message": BAD_LINK})  # the old link: never issued
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
+        server.stop()
 
 
 # --- SECURITY 12, 17, 18: cookie, origin, XSRF -------------------------------------------------
@@ -949,48 +941,7 @@ async def test_guest_links_can_be_turned_off(api: Api, guests: Any, guests_off: 
     assert (await api("bob", "POST", "join", iid, body={"secret": secret}))[0] == 200
 
 
-# --- a server in its own process, for the restart test ------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_DATA_DIR": str(home / "data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "rt"),
-        # conftest.HeaderIdentityProvider, so that the owner stays one person across requests
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            "--allow-root",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            "--ServerApp.port_retries=0",
-            "--IdentityProvider.token=restart-test",
-            "--ServerApp.identity_provider_class=conftest.HeaderIdentityProvider",
-            f"--ServerApp.root_dir={home}",
-            f"--SharedTermApp.recordings_dir={home / 'recordings'}",
-            "--ServerApp.jpserver_extensions={'jupyter_sharedterm': True, "
-            "'jupyter_server_terminals': True}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+# --- talking to a server in its own process, for the restart test -----------------------------
 
 
 async def _fetch(
@@ -1031,22 +982,6 @@ async def _http(
 
 async def _ws(port: int, path: str, headers: dict[str, str]) -> Any:
     return await websocket_connect(HTTPRequest(f"ws://127.0.0.1:{port}/{path}", headers=headers))
-
-
-async def _wait_up(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            response = await _fetch(
-                port, "GET", "api/status", {"Authorization": "token restart-test"}
-            )
-            if response.code == 200:
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("the server did not start")
-        await asyncio.sleep(0.1)
 
 
 # jupyter_server_terminals' own socket is undecorated (it checks its user itself): not ours.

@@ -29,6 +29,7 @@ import { refreshIcon, terminalIcon } from '@jupyterlab/ui-components';
 import { IPlayerSource, RecordingPlayer } from './player';
 import { RecordingsClient, RecordingsList } from './recordings';
 import { ensureStyle } from './style';
+import { followTerminalLook } from '../look';
 
 /** Command ids, `sharedterm:verb-noun`. */
 export namespace PlayerCommandIDs {
@@ -40,7 +41,6 @@ export namespace PlayerCommandIDs {
 export const CAST_FILE_TYPE = 'asciicast';
 export const CAST_FACTORY = 'Terminal Recording Player';
 
-const TERMINAL_SETTINGS = '@jupyterlab/terminal-extension:plugin';
 /** The user's terminal settings that also shape the player's terminal. */
 const LOOK_OPTIONS: ReadonlyArray<keyof ITerminal.IOptions> = [
   'fontFamily',
@@ -122,36 +122,22 @@ export const playerPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     // --- the user's terminal look ------------------------------------------------------------
-    const terminalOptions: Partial<ITerminal.IOptions> = {};
     const everyPlayer = (apply: (player: RecordingPlayer) => void): void => {
       players.forEach(panel => apply(panel.content));
       castDocuments.forEach(doc => apply(doc.content));
     };
-    const settingsReady: Promise<void> = settingRegistry
-      ? settingRegistry
-          .load(TERMINAL_SETTINGS)
-          .then(settings => {
-            const read = (): void => {
-              for (const key of LOOK_OPTIONS) {
-                const value = settings.composite[key];
-                if (value !== undefined && value !== null) {
-                  (terminalOptions as Record<string, unknown>)[key] = value;
-                  everyPlayer(player =>
-                    player.setTerminalOption(key, value as never)
-                  );
-                }
-              }
-            };
-            read();
-            settings.changed.connect(read);
-          })
-          .catch(reason => {
-            console.warn(
-              'jupyter-sharedterm: terminal settings unavailable',
-              reason
-            );
-          })
-      : Promise.resolve();
+    const look = followTerminalLook(settingRegistry, LOOK_OPTIONS, options =>
+      everyPlayer(player => {
+        for (const [key, value] of Object.entries(options)) {
+          player.setTerminalOption(
+            key as keyof ITerminal.IOptions,
+            value as never
+          );
+        }
+      })
+    );
+    const terminalOptions = look.options;
+    const settingsReady = look.ready;
     themeManager?.themeChanged.connect(() => {
       if ((terminalOptions.theme ?? 'inherit') === 'inherit') {
         everyPlayer(player => player.setTerminalOption('theme', 'inherit'));
