@@ -437,7 +437,8 @@ async def test_invite_links_are_single_purpose(api: Api) -> None:
     iid, secret = invite["url"].rsplit("/", 1)[1].split("#")
     listed = (await api("alice", "GET", "sessions", sid, "invites"))[1]
     assert secret not in json.dumps(listed)
-    bad = await api("bob", "POST", "join", iid, body={"secret": secret[:-1] + "x"})
+    wrong = secret[:-1] + ("A" if secret[-1] != "A" else "B")  # always differs from the secret
+    bad = await api("bob", "POST", "join", iid, body={"secret": wrong})
     unknown = await api("bob", "POST", "join", "B" * 22, body={"secret": secret})
     malformed = await api("bob", "POST", "join", iid, body={"secret": "../../etc"})
     assert bad == unknown == malformed
