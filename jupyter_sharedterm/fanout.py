@@ -2,14 +2,16 @@
 
 A client that keeps up gets every frame, batched per turn of the event loop. One that falls
 behind by more than its queue skips ahead: its queue is dropped and it is sent the current
-screen instead (a resync). One whose socket accepts nothing for `stall_timeout` is closed.
-Nothing here waits on anything but its own socket, so one slow client delays only itself.
+screen instead (a resync). One whose socket accepts nothing for `stall_timeout` is closed by
+the session's watchdog (`check_stall`). Nothing here waits on anything but its own socket, so
+one slow client delays only itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +70,7 @@ class Client:
         # Dropped frames spend "strikes", which come back slowly: a sustained flood gets closed.
         self._strikes = TokenBucket(20.0, limits.flood_close_after)
         self._closing: tuple[int, str] | None = None
+        self._writing_since: float | None = None  # when the write in progress began
         self._pump = asyncio.ensure_future(self._run())
 
     def push(self, frame: bytes | str) -> None:
@@ -126,14 +129,14 @@ class Client:
                     batch = list(self._queue)
                     self._queue.clear()
                     self._queued_bytes = 0
-                    await asyncio.wait_for(
-                        self.socket.send_frames(batch), self._limits.stall_timeout
-                    )
+                    # No per-write timeout (a task and a timer per write, for every client,
+                    # would feed the garbage collector): `check_stall` watches instead.
+                    self._writing_since = time.monotonic()
+                    await self.socket.send_frames(batch)
+                    self._writing_since = None
                 if self._closing is not None:
                     self.socket.close(*self._closing)
                     break
-        except asyncio.TimeoutError:
-            self.socket.close(CloseCode.TOO_SLOW, "The connection was too slow to keep up.")
         except asyncio.CancelledError:
             raise
         except Exception:  # a socket that closed under us; anything else is logged
@@ -142,6 +145,13 @@ class Client:
         finally:
             self.closed = True
             self._queue.clear()
+
+    def check_stall(self, now: float) -> None:
+        """Close the socket if its write in progress has waited longer than `stall_timeout`."""
+        since = self._writing_since
+        if not self.closed and since is not None and now - since > self._limits.stall_timeout:
+            self.stop()
+            self.socket.close(CloseCode.TOO_SLOW, "The connection was too slow to keep up.")
 
     def stop(self) -> None:
         """The socket closed: stop pumping."""

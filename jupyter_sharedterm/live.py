@@ -78,6 +78,10 @@ class LiveConfig:
     typing_interval: float = 0.5  # at most one typing event per participant per interval
     mirror_idle_chars: int = 8 << 10  # emulated per quiet tick (a few ms), so joins stay cheap
     mirror_tick: float = 0.05
+    # While output streams, it is sent at most once per this interval, in one larger frame:
+    # every frame costs a write per client, and a burst arrives from the PTY in 4 KiB reads.
+    # Output after a quiet spell (a keystroke's echo) goes out at once.
+    coalesce_seconds: float = 0.003
     # What a join may cost on the event loop (measured ~10-20 ms): at most 16 KiB still to
     # emulate (after a flood the screen is in its last lines anyway) and 64 KiB of scrollback
     # (about 800 lines, near xterm.js's default of 1000).
@@ -138,6 +142,9 @@ class LiveSession:
         self.recorder: Recorder | None = None
         self._recording_message = "This session is recorded."
         self._busy = False  # output arrived since the last tick
+        self._outbox: list[str] = []  # output waiting for the next send (see coalesce_seconds)
+        self._outbox_timer: asyncio.TimerHandle | None = None
+        self._last_send = -1.0
         self._screen_version = 0  # changes with every output and resize
         self._resync_cache: tuple[int, bytes] | None = None
 
@@ -171,6 +178,27 @@ class LiveSession:
     # --- transport sink ---------------------------------------------------------------------------
 
     def on_output(self, text: str) -> None:
+        self._outbox.append(text)
+        if self._outbox_timer is not None:
+            return
+        wait = self._last_send + self.config.coalesce_seconds - time.monotonic()
+        if wait > 0:
+            self._outbox_timer = asyncio.get_running_loop().call_later(wait, self._send_output)
+        else:
+            self._send_output()
+
+    def _send_output(self) -> None:
+        # The mirror and the recording take output when it is sent, never before: a repaint
+        # built in between must not be followed by output it already contains. Sent early
+        # (before a resize, a pause, the end) so output stays on the side of the change it came.
+        if self._outbox_timer is not None:
+            self._outbox_timer.cancel()
+            self._outbox_timer = None
+        if not self._outbox:
+            return
+        text = "".join(self._outbox)
+        self._outbox.clear()
+        self._last_send = time.monotonic()
         self._busy = True
         self._screen_version += 1
         self.mirror.feed(text)
@@ -331,6 +359,7 @@ class LiveSession:
             self._publish()
         if self.recorder is None:
             raise DomainError(ErrorCode.CONFLICT, "Sessions are not recorded on this server.")
+        self._send_output()
         if paused:
             self.recorder.pause(by=p.name)
         else:
@@ -504,6 +533,7 @@ class LiveSession:
             self._audit("deny", {"participant": event.participant, "action": event.action.value})
 
     def _shut_down(self, reason: str) -> None:
+        self._send_output()
         if self.recorder is not None:
             self.recorder.stop(reason)
         for client in list(self.clients):
@@ -561,6 +591,7 @@ class LiveSession:
             self._resize(*size)
 
     def _resize(self, rows: int, cols: int) -> None:
+        self._send_output()
         if (rows, cols) != self.transport.size:
             self.transport.resize(rows, cols)
             if self.recorder is not None:
@@ -601,7 +632,8 @@ class LiveSession:
         # Keep the mirror close to the live screen, but only while output is quiet: emulation
         # is slow, and during a flood the event loop belongs to fan-out and keystrokes (the
         # mirror then keeps a bounded tail and catches up when someone joins).
-        # The recording goes to the OS twice a second: a killed server loses at most ~1 s.
+        # Twice a second: the recording goes to the OS (a killed server loses at most ~1 s), and
+        # sockets that have accepted nothing for `stall_timeout` are closed.
         ticks = 0
         while True:
             await asyncio.sleep(self.config.mirror_tick)
@@ -609,5 +641,9 @@ class LiveSession:
                 self.mirror.catch_up(self.config.mirror_idle_chars)
             self._busy = False
             ticks += 1
-            if self.recorder is not None and ticks % 10 == 0:
-                self.recorder.tick()
+            if ticks % 10 == 0:
+                if self.recorder is not None:
+                    self.recorder.tick()
+                now = time.monotonic()
+                for client in list(self.clients):
+                    client.check_stall(now)
