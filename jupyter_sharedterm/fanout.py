@@ -1,10 +1,12 @@
 """Fan-out to one socket: a bounded outbound queue, a pump, per-socket rate limits.
 
-A client that keeps up gets every frame, batched per turn of the event loop. One that falls
-behind by more than its queue skips ahead: its queue is dropped and it is sent the current
-screen instead (a resync). One whose socket accepts nothing for `stall_timeout` is closed by
-the session's watchdog (`check_stall`). Nothing here waits on anything but its own socket, so
-one slow client delays only itself.
+A frame for a client that keeps up is written at once, on the same turn of the event loop it
+was produced on: no task hop per client, so a keystroke's echo reaches 64 viewers in one pass.
+Only while a socket is backed up does a pump wait for it, then send everything queued in one
+write. A client that falls behind by more than its queue skips ahead: its queue is dropped
+and it is sent the current screen instead (a resync). One whose socket accepts nothing for
+`stall_timeout` is closed by the session's watchdog (`check_stall`). Nothing here waits on
+anything but its own socket, so one slow client delays only itself.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,8 +32,9 @@ log = logging.getLogger(__name__)
 class Socket(Protocol):
     """What the runtime needs from a websocket."""
 
-    async def send_frames(self, frames: list[bytes | str]) -> None:
-        """Send text frames in order; resolves once they are handed to the OS. Raises if closed."""
+    def send_frames(self, frames: list[bytes | str]) -> Awaitable[object] | None:
+        """Write text frames in order, now. None if the OS took them all; otherwise an awaitable
+        that resolves once it has. Raises (now or from the awaitable) if the socket closed."""
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         """Close the socket (idempotent)."""
@@ -64,17 +67,17 @@ class Client:
         self._queue: deque[bytes | str] = deque()
         self._queued_bytes = 0
         self._resync = False
-        self._wake = asyncio.Event()
         self._bucket = TokenBucket(limits.frame_rate, limits.frame_burst)
         self._last_rate_error = 0.0
         # Dropped frames spend "strikes", which come back slowly: a sustained flood gets closed.
         self._strikes = TokenBucket(20.0, limits.flood_close_after)
         self._closing: tuple[int, str] | None = None
-        self._writing_since: float | None = None  # when the write in progress began
-        self._pump = asyncio.ensure_future(self._run())
+        self._pump: asyncio.Future[None] | None = None  # only while the socket is backed up
+        self._writing_since: float | None = None  # since when the pump has been waiting
 
     def push(self, frame: bytes | str) -> None:
-        """Queue a frame; past the byte limit the queue is dropped and a screen resync queued."""
+        """Send a frame, or queue it while the socket is backed up; past the byte limit the
+        queue is dropped and a screen resync queued instead."""
         if self.closed or self._resync or self._closing is not None:
             return
         size = len(frame)
@@ -85,7 +88,8 @@ class Client:
         else:
             self._queue.append(frame)
             self._queued_bytes += size
-        self._wake.set()
+        if self._pump is None:
+            self._send_queued()
 
     def send_ctl(self, **body: Any) -> None:
         self.push(protocol.encode("ctl", body))
@@ -113,38 +117,56 @@ class Client:
         self._resync = False
         self._queue.append(protocol.encode("disconnect", code, reason))
         self._closing = (code, reason)
-        self._wake.set()
+        if self._pump is None:
+            self._send_queued()
 
-    async def _run(self) -> None:
+    def _send_queued(self) -> None:
         try:
-            while not self.closed:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._queue or self._resync:
-                    if self._resync:
-                        self._resync = False
-                        self._queue.extend(self._resync_frames())
-                    # Everything queued goes out in one write: a client that keeps up never
-                    # lags behind the terminal by more than one turn of the event loop.
-                    batch = list(self._queue)
-                    self._queue.clear()
-                    self._queued_bytes = 0
-                    # No per-write timeout (a task and a timer per write, for every client,
-                    # would feed the garbage collector): `check_stall` watches instead.
-                    self._writing_since = time.monotonic()
-                    await self.socket.send_frames(batch)
-                    self._writing_since = None
-                if self._closing is not None:
-                    self.socket.close(*self._closing)
-                    break
+            backed_up = self._write_queued()
+        except Exception:
+            self._failed()
+            return
+        if backed_up is not None:
+            self._writing_since = time.monotonic()
+            self._pump = asyncio.ensure_future(self._drain(backed_up))
+
+    def _write_queued(self) -> Awaitable[object] | None:
+        """Write everything queued; returns what to await if the socket backed up."""
+        while self._queue or self._resync:
+            if self._resync:
+                self._resync = False
+                self._queue.extend(self._resync_frames())
+            batch = list(self._queue)
+            self._queue.clear()
+            self._queued_bytes = 0
+            backed_up = self.socket.send_frames(batch)
+            if backed_up is not None:
+                return backed_up
+        if self._closing is not None:
+            self.closed = True
+            self.socket.close(*self._closing)
+        return None
+
+    async def _drain(self, backed_up: Awaitable[object] | None) -> None:
+        try:
+            while backed_up is not None:
+                await backed_up
+                self._writing_since = time.monotonic()
+                backed_up = self._write_queued()
         except asyncio.CancelledError:
             raise
-        except Exception:  # a socket that closed under us; anything else is logged
-            if not self.closed:
-                log.debug("sharedterm: client socket failed", exc_info=True)
+        except Exception:
+            self._failed()
         finally:
-            self.closed = True
-            self._queue.clear()
+            self._pump = None
+            self._writing_since = None
+
+    def _failed(self) -> None:
+        # A socket that closed under us (its handler detaches us); anything else is logged.
+        if not self.closed:
+            log.debug("sharedterm: client socket failed", exc_info=True)
+        self.closed = True
+        self._queue.clear()
 
     def check_stall(self, now: float) -> None:
         """Close the socket if its write in progress has waited longer than `stall_timeout`."""
@@ -154,6 +176,8 @@ class Client:
             self.socket.close(CloseCode.TOO_SLOW, "The connection was too slow to keep up.")
 
     def stop(self) -> None:
-        """The socket closed: stop pumping."""
+        """The socket closed: stop sending."""
         self.closed = True
-        self._pump.cancel()
+        self._queue.clear()
+        if self._pump is not None:
+            self._pump.cancel()

@@ -76,6 +76,7 @@ class LiveConfig:
     frame_burst: float = 400.0  # ...and in a burst; beyond, frames are dropped with an error
     flood_close_after: int = 1000  # frames dropped (forgiven at 20/s) before the socket is closed
     typing_interval: float = 0.5  # at most one typing event per participant per interval
+    typing_delay: float = 0.02  # sent after the keystroke's echo, which is what the typist awaits
     mirror_idle_chars: int = 8 << 10  # emulated per quiet tick (a few ms), so joins stay cheap
     mirror_tick: float = 0.05
     # While output streams, it is sent at most once per this interval, in one larger frame:
@@ -580,6 +581,9 @@ class LiveSession:
         if now - self._typing_sent.get(pid, -1.0) < self.config.typing_interval:
             return
         self._typing_sent[pid] = now
+        asyncio.get_running_loop().call_later(self.config.typing_delay, self._send_typing, pid)
+
+    def _send_typing(self, pid: ParticipantId) -> None:
         frame = protocol.encode("ctl", {"type": "typing", "participant": pid})
         for client in self.clients:
             client.push(frame)

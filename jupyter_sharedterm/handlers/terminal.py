@@ -4,6 +4,8 @@ guest cookie), then a thin pipe into the live session."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -83,7 +85,12 @@ class TerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             reason = reason.encode("utf-8")[:123].decode("utf-8", "ignore")
         super().close(code, reason)
 
-    async def send_frames(self, frames: list[bytes | str]) -> None:
-        # bytes with binary=False go out as a text frame without being encoded again.
+    def send_frames(self, frames: list[bytes | str]) -> Awaitable[object] | None:
+        # bytes with binary=False go out as a text frame without being encoded again. Tornado
+        # writes at once as far as the kernel takes it, and buffers the rest.
         sent = [self.write_message(frame, binary=False) for frame in frames]
-        await sent[-1]
+        assert self.ws_connection is not None  # write_message raises when it is gone
+        stream = self.ws_connection.stream
+        if stream is None or not stream.writing():
+            return None
+        return asyncio.gather(*sent)  # which also collects every frame's error if it closes

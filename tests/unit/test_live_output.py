@@ -29,7 +29,7 @@ class FrameSocket:
     def __init__(self) -> None:
         self.stdout: list[str] = []
 
-    async def send_frames(self, frames: list[bytes | str]) -> None:
+    def send_frames(self, frames: list[bytes | str]) -> None:
         for frame in frames:
             kind, *args = json.loads(frame)
             if kind == "stdout":
