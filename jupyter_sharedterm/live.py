@@ -81,7 +81,7 @@ class LiveConfig:
     mirror_tick: float = 0.05
     # While output streams, it is sent at most once per this interval, in one larger frame:
     # every frame costs a write per client, and a burst arrives from the PTY in 4 KiB reads.
-    # Output after a quiet spell (a keystroke's echo) goes out at once.
+    # Output after a quiet spell or a keystroke (its echo) goes out at once.
     coalesce_seconds: float = 0.003
     # What a join may cost on the event loop (measured ~10-20 ms): at most 16 KiB still to
     # emulate (after a flood the screen is in its last lines anyway) and 64 KiB of scrollback
@@ -206,8 +206,14 @@ class LiveSession:
         if self.recorder is not None:
             self.recorder.output(text)
         frame = protocol.stdout_frame(text)
+        # Writes go out in order: the person at the keyboard first, who is waiting for an echo.
+        driver = self.session.driver
         for client in self.clients:
-            client.push(frame)
+            if client.pid == driver:
+                client.push(frame)
+        for client in self.clients:
+            if client.pid != driver:
+                client.push(frame)
 
     def on_exit(self, reason: str) -> None:
         if self.session.active:
@@ -267,6 +273,7 @@ class LiveSession:
                     raise DomainError(ErrorCode.UNAVAILABLE, _RECORDING_FAILED)
                 self.recorder.input(text)
             self.transport.write(text)
+            self._last_send = -1.0  # what comes next is likely its echo: no coalescing wait
             if strip_reports(text):  # a terminal's automatic replies are not typing
                 self._announce_typing(pid)
         elif isinstance(message, protocol.SetSize):

@@ -4,7 +4,7 @@ guest cookie), then a thin pipe into the live session."""
 
 from __future__ import annotations
 
-import asyncio
+import struct
 from collections.abc import Awaitable
 from typing import Any
 
@@ -13,7 +13,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import ensure_async
 from tornado import web
-from tornado.websocket import WebSocketHandler
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..core.errors import DomainError
 from ..fanout import Client
@@ -86,11 +86,37 @@ class TerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         super().close(code, reason)
 
     def send_frames(self, frames: list[bytes | str]) -> Awaitable[object] | None:
-        # bytes with binary=False go out as a text frame without being encoded again. Tornado
-        # writes at once as far as the kernel takes it, and buffers the rest.
-        sent = [self.write_message(frame, binary=False) for frame in frames]
-        assert self.ws_connection is not None  # write_message raises when it is gone
-        stream = self.ws_connection.stream
-        if stream is None or not stream.writing():
-            return None
-        return asyncio.gather(*sent)  # which also collects every frame's error if it closes
+        # Straight onto tornado's stream, which writes at once as far as the kernel takes it
+        # and buffers the rest; its own pings and close frames go through the same stream.
+        connection = self.ws_connection
+        if connection is None or connection.is_closing() or connection.stream is None:
+            raise WebSocketClosedError()
+        stream = connection.stream
+        written = None
+        for frame in frames:
+            written = stream.write(_wire_frame(frame))
+        return written if stream.writing() else None
+
+
+_last_wire: tuple[bytes | str, bytes] = (b"", b"")
+
+
+def _wire_frame(frame: bytes | str) -> bytes:
+    """`frame` as one final, unmasked websocket text frame (RFC 6455 5.2), as servers send.
+
+    A server's frame is the same bytes for every recipient, and a fan-out hands the same frame
+    object to every socket in a row: it is encoded once, not once per client.
+    """
+    global _last_wire
+    if _last_wire[0] is frame:
+        return _last_wire[1]
+    data = frame.encode("utf-8") if isinstance(frame, str) else frame
+    size = len(data)
+    if size < 126:
+        head = struct.pack("!BB", 0x81, size)
+    elif size <= 0xFFFF:
+        head = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x81, 127, size)
+    _last_wire = (frame, head + data)
+    return _last_wire[1]
