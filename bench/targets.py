@@ -17,6 +17,7 @@ import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from .clients import Endpoint
 from .servers import Server, http
@@ -38,6 +39,20 @@ class Run:
     late: Endpoint | None = None
     cleanup: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     info: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def shared_endpoint(
+        cls, ep: Endpoint, viewers: int, typist: bool, stalled: bool, late: bool, **more: Any
+    ) -> Run:
+        """Everyone on one endpoint: the baselines have no participants or roles."""
+        return cls(
+            writer=ep,
+            viewers=[ep] * viewers,
+            typist=ep if typist else None,
+            stalled=ep if stalled else None,
+            late=ep if late else None,
+            **more,
+        )
 
 
 class Target:
@@ -83,27 +98,15 @@ class Target:
         n = next(_run_ids)
         if self.kind == "ceiling":
             ep = Endpoint(f"{srv.ws_base}ws", srv.auth())
-            return Run(
-                writer=ep,
-                viewers=[ep] * viewers,
-                typist=ep if typist else None,
-                stalled=ep if stalled else None,
-                late=ep if late else None,
-            )
+            return Run.shared_endpoint(ep, viewers, typist, stalled, late)
         if self.kind == "terminado":
             status, body = http("POST", f"{srv.base}api/terminals", srv.auth(), {})
             if status != 200:
                 raise RuntimeError(f"terminado: POST api/terminals answered {status}: {body}")
             name = body["name"]
             ep = Endpoint(f"{srv.ws_base}terminals/websocket/{name}", srv.auth())
-            return Run(
-                writer=ep,
-                viewers=[ep] * viewers,
-                typist=ep if typist else None,
-                stalled=ep if stalled else None,
-                late=ep if late else None,
-                cleanup=[("DELETE", f"{srv.base}api/terminals/{name}", srv.auth())],
-            )
+            cleanup = [("DELETE", f"{srv.base}api/terminals/{name}", srv.auth())]
+            return Run.shared_endpoint(ep, viewers, typist, stalled, late, cleanup=cleanup)
         return self._prepare_shared(n, viewers, typist, stalled, late)
 
     def _prepare_shared(self, n: int, viewers: int, typist: bool, stalled: bool, late: bool) -> Run:

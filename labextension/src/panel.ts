@@ -327,15 +327,7 @@ export class SessionPanel extends Widget {
         }
         return li;
       });
-    if (items.length === 0) {
-      items.push(
-        h('li', {
-          className: 'jp-SharedTerm-muted',
-          text: trans.__('None yet.')
-        })
-      );
-    }
-    this._sessions.replaceChildren(...items);
+    fillList(this._sessions, items, trans.__('None yet.'));
   }
 
   override dispose(): void {
@@ -725,15 +717,7 @@ export class SessionPanel extends Widget {
       }
       return li;
     });
-    if (rows.length === 0) {
-      rows.push(
-        h('li', {
-          className: 'jp-SharedTerm-muted',
-          text: trans.__('No questions yet.')
-        })
-      );
-    }
-    this._questions.replaceChildren(...rows);
+    fillList(this._questions, rows, trans.__('No questions yet.'));
   }
 
   // --- actions ---------------------------------------------------------------------------------
@@ -1001,6 +985,15 @@ function h<K extends keyof HTMLElementTagNameMap>(
     }
   }
   return element;
+}
+
+/** Show `rows` in `list`, or a muted line saying there is nothing yet. */
+function fillList(list: HTMLElement, rows: HTMLElement[], empty: string): void {
+  list.replaceChildren(
+    ...(rows.length > 0
+      ? rows
+      : [h('li', { className: 'jp-SharedTerm-muted', text: empty })])
+  );
 }
 
 function button(

@@ -6,12 +6,13 @@ Every wait has a deadline and waits on a condition in the page, never on a fixed
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, Page, WebSocketRoute
+from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 20_000  # any expected change, on a loaded 2-core machine
@@ -26,6 +27,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's chromium, headless, closed however the test ends."""
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
 
 SHARED = ".jp-SharedTerm-terminalPanel"
 PANEL = "#jp-SharedTerm-sessionPanel"

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labpage import CHROMIUM, CHROMIUM_ARGS, PANEL, SHARED, LabPage, LabServer
-from playwright.async_api import Browser, Page, async_playwright
+from labpage import PANEL, SHARED, LabPage, LabServer, chromium
+from playwright.async_api import Browser, Page
 
 # The project's own SSH test servers (tests/integration), also when only this folder runs.
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
@@ -118,12 +118,8 @@ def lab_settings(device: SshDevice, tmp_path_factory: pytest.TempPathFactory) ->
 async def test_a_device_session_from_the_inventory_with_a_coworker(
     lab: LabServer, device: SshDevice, screenshots: Path
 ) -> None:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            await _scenario(lab, device, browser, screenshots)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        await _scenario(lab, device, browser, screenshots)
 
 
 async def _pick(page: Page, name: str) -> None:

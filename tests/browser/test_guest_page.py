@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from labpage import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, LabServer
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from labpage import TIMEOUT_MS, LabServer, chromium
+from playwright.async_api import Browser, BrowserContext, Page
 from support import Peer
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
@@ -133,13 +133,11 @@ async def test_two_guests_share_a_terminal_through_the_page(
         links[role] = invite["url"]
     alice = await owner.socket(sid)
     origin = urlparse(lab.url)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
+    try:
+        async with chromium() as browser:
             await _scenario(owner, alice, sid, links, browser, screenshots, origin.netloc)
-        finally:
-            await browser.close()
-            alice.close()
+    finally:
+        alice.close()
 
 
 async def _scenario(

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labpage import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, LabPage, LabServer
-from playwright.async_api import Page, async_playwright
+from labpage import TIMEOUT_MS, LabPage, LabServer, chromium
+from playwright.async_api import Page
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
@@ -173,13 +173,9 @@ def _marker(page: Page, label: str, scope: str = PLAYER) -> Any:
 
 
 async def test_recordings_list_and_player(lab: LabServer, screenshots: Path) -> None:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            erin = await LabPage.open(browser, lab.url, lab.token, "erin")
-            await _player_scenario(erin, lab, screenshots)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        erin = await LabPage.open(browser, lab.url, lab.token, "erin")
+        await _player_scenario(erin, lab, screenshots)
 
 
 async def _player_scenario(erin: LabPage, lab: LabServer, screenshots: Path) -> None:
@@ -279,13 +275,9 @@ async def _player_scenario(erin: LabPage, lab: LabServer, screenshots: Path) -> 
 async def test_cast_files_from_the_file_browser(lab: LabServer) -> None:
     (lab.root / "crafted.cast").write_text(CRAFTED)
     (lab.root / "broken.cast").write_text("this is not a recording\n")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            frank = await LabPage.open(browser, lab.url, lab.token, "frank")
-            await _file_scenario(frank)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        frank = await LabPage.open(browser, lab.url, lab.token, "frank")
+        await _file_scenario(frank)
 
 
 async def _file_scenario(frank: LabPage) -> None:

@@ -12,8 +12,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from labpage import CHROMIUM, CHROMIUM_ARGS, PANEL, SHARED, LabPage, LabServer
-from playwright.async_api import Browser, async_playwright
+from labpage import PANEL, SHARED, LabPage, LabServer, chromium
+from playwright.async_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -24,12 +24,8 @@ TOGGLE = f"{PANEL} .jp-SharedTerm-recordingToggle"
 async def test_the_owner_pauses_and_resumes_and_the_viewer_sees_it(
     lab: LabServer, screenshots: Path
 ) -> None:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            await _scenario(lab, browser, screenshots)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        await _scenario(lab, browser, screenshots)
 
 
 async def _banner(person: LabPage, state: str, text: str) -> None:

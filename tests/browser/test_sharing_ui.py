@@ -12,19 +12,15 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from labpage import CHROMIUM, CHROMIUM_ARGS, PANEL, SHARED, LabPage, LabServer
-from playwright.async_api import Browser, WebSocketRoute, async_playwright
+from labpage import PANEL, SHARED, LabPage, LabServer, chromium
+from playwright.async_api import Browser, WebSocketRoute
 
 pytestmark = pytest.mark.browser
 
 
 async def test_share_invite_roles_remove_end(lab: LabServer, screenshots: Path) -> None:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            await _scenario(lab, browser, screenshots)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        await _scenario(lab, browser, screenshots)
 
 
 async def _scenario(lab: LabServer, browser: Browser, screenshots: Path) -> None:
@@ -164,12 +160,8 @@ async def _scenario(lab: LabServer, browser: Browser, screenshots: Path) -> None
 
 
 async def test_new_shell_reconnect_restore(lab: LabServer) -> None:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            await _new_shell_scenario(lab, browser)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        await _new_shell_scenario(lab, browser)
 
 
 async def _new_shell_scenario(lab: LabServer, browser: Browser) -> None:
