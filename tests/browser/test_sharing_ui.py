@@ -117,12 +117,15 @@ async def _scenario(lab: LabServer, browser: Browser, screenshots: Path) -> None
 
     # --- Questions: Carol asks (as text, never HTML); Bob marks it answered --------------------
     question = "<b>Why</b> 42?"
+    questions = carol.page.locator(f"{PANEL} .jp-SharedTerm-questions")
+    await questions.get_by_text("No questions yet.").wait_for(state="visible")
     await carol.page.locator(f"{PANEL} .jp-SharedTerm-askInput").fill(question)
     await carol.page.locator(f"{PANEL} .jp-SharedTerm-ask").click()
     asked = page.locator(f"{PANEL} .jp-SharedTerm-question")
     await asked.filter(has_text="Why").wait_for(state="visible")
     assert await asked.locator(".jp-SharedTerm-questionText").text_content() == question
     assert await asked.locator("b").count() == 0
+    await questions.get_by_text("No questions yet.").wait_for(state="detached")
     await carol.page.screenshot(path=str(screenshots / "viewer.png"))
     await bob.page.locator(f"{PANEL} .jp-SharedTerm-markAnswered").click()
     for person in (alice, carol):
