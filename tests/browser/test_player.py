@@ -316,3 +316,87 @@ async def _file_scenario(frank: LabPage) -> None:
     assert not await broken.locator(".jp-SharedTerm-playerControls").is_visible()
 
     assert not frank.errors, frank.errors
+
+
+WIDE_COLS, WIDE_ROWS = 106, 12
+# Every column says where it is: the ruler ends in a bracket in the recording's last column.
+WIDE_RULER = ("".join(str(i % 10) for i in range(WIDE_COLS - 1)) + "]")[:WIDE_COLS]
+WIDE = "\n".join(
+    [
+        # It starts at 80 columns, as a terminal does, and is widened while recorded.
+        json.dumps({"version": 2, "width": 80, "height": WIDE_ROWS, "title": "wide"}),
+        json.dumps([0.0, "o", "narrow at first\r\n"]),
+        json.dumps([0.1, "r", f"{WIDE_COLS}x{WIDE_ROWS}"]),
+        json.dumps([0.2, "o", WIDE_RULER + "\r\n" + "<" + "-" * (WIDE_COLS - 2) + ">\r\n"]),
+        json.dumps([0.3, "m", "a marker with a rather long label that takes room"]),
+    ]
+)
+
+_CELL_SHOWN = """([scope, col, cols, scroll]) => {
+  // Is the column's cell on top at its centre: as the page is, or (scroll) after scrolling what
+  // a person can scroll (overflow auto or scroll; a script could scroll hidden overflow too).
+  const player = document.querySelector(scope);
+  const screen = player.querySelector('.xterm-screen');
+  const cell = () => {
+    const box = screen.getBoundingClientRect();
+    const width = box.width / cols;
+    return { x: box.left + (col + 0.5) * width, y: box.top + 2, width };
+  };
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  let { x, y, width } = cell();
+  for (let el = screen.parentElement; scroll && el && el !== document.body; el = el.parentElement) {
+    if (!scrolls(el)) {
+      continue;
+    }
+    const box = el.getBoundingClientRect();
+    if (x > box.right - width && el.scrollWidth > el.clientWidth) {
+      el.scrollLeft += x - box.right + 2 * width;
+    } else if (x < box.left + width && el.scrollLeft > 0) {
+      el.scrollLeft -= box.left - x + 2 * width;
+    }
+    ({ x, y } = cell());
+  }
+  const hit = document.elementFromPoint(x, y);
+  return {
+    x, width,
+    shown: hit !== null && hit.closest('.xterm') !== null && player.contains(hit),
+    hit: hit ? hit.className || hit.tagName : null,
+  };
+}"""
+
+
+async def _columns_shown(page: Page, scope: str, cols: int, *, scroll: bool) -> None:
+    for col in (0, cols // 2, cols - 1):
+        cell = await page.evaluate(_CELL_SHOWN, [scope, col, cols, scroll])
+        assert cell["shown"], (col, cell)
+        assert cell["width"] >= 4.5, cell  # readable cells, not a grid shrunk to a smudge
+
+
+async def test_a_wide_recording_in_a_narrow_window_shows_every_column(lab: LabServer) -> None:
+    """106 columns in a 900 px window: the grid is fitted (a smaller font), never re-wrapped, and
+    nothing hides behind the marker list; narrower still, the rest is a scroll away."""
+    (lab.root / "wide.cast").write_text(WIDE)
+    async with chromium() as browser:
+        gina = await LabPage.open(browser, lab.url, lab.token, "gina")
+        page = gina.page
+        await page.set_viewport_size({"width": 900, "height": 700})
+        await page.locator(".jp-DirListing-item").filter(has_text="wide.cast").dblclick()
+        scope = f".jp-SharedTerm-castDocument {PLAYER}"
+        await page.locator(f'{scope}[data-state="paused"]').wait_for()
+        await page.locator(f"{scope} .jp-SharedTerm-playerPlay").click()
+        await page.locator(f'{scope}[data-state="ended"]').wait_for()
+        await _wait_terminal(page, WIDE_RULER, scope=scope)  # one row: the grid is not re-wrapped
+        await _wait_rows(page, WIDE_ROWS, scope=scope)
+        assert await page.locator(scope).get_attribute("data-cols") == str(WIDE_COLS)
+        await page.wait_for_function(
+            "s => document.querySelector(s).dataset.fit !== undefined", arg=scope
+        )
+        await _columns_shown(page, scope, WIDE_COLS, scroll=False)
+        # The markers are still there to click.
+        marker = _marker(page, "a marker with a rather long label", scope=scope)
+        await marker.scroll_into_view_if_needed()
+        await marker.click()
+
+        await page.set_viewport_size({"width": 560, "height": 700})
+        await _columns_shown(page, scope, WIDE_COLS, scroll=True)
+        assert not gina.errors, gina.errors
