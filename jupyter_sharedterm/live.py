@@ -506,6 +506,7 @@ class LiveSession:
             on_write_error=config.on_write_error,
             on_state_change=self._recording_changed,
             snapshot=self._player_screen,
+            screen=self._player_screen(),  # a terminal shared mid-way: from its screen
         )
 
     def _player_screen(self) -> str:
