@@ -203,16 +203,50 @@ async def test_a_lab_terminal_has_its_own_recording_which_goes_on_when_shared(
     own = [r for r in listed if r["kind"] == "terminal" and r["terminal"] == name]
     assert len(own) == 1 and own[0]["title"] == f"Terminal {name}"
 
-    async def finished() -> None:
-        while (await api("alice", "GET", "recordings", own[0]["id"]))[1]["state"] != "finished":
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(finished(), DEADLINE)
+    finished = await _finished(api, own[0]["id"])
+    # Taken over by the session, then closed with it: not "the terminal exited".
+    assert finished["end_reason"] == "its shared session ended, which closed the terminal"
     cast = read_cast(await download(jp_fetch, "alice", own[0]["id"]))
     assert validate(cast) == []
     assert "own-2" in cast.output() and "shared-3" in cast.output()  # before and after sharing
+    assert "Alice shared this terminal" in markers(cast)
     shared = read_cast(await download(jp_fetch, "alice", model["recording"]["id"]))
     output = shared.output()
     # The session's recording starts from the screen as it was when it was shared, not blank.
     assert "own-2" in output and output.index("own-2") < output.index("shared-3")
     assert shared.events[1].time == 0.0 and "own-2" in shared.events[1].data
+
+
+async def _finished(api: Api, rid: str) -> dict[str, Any]:
+    async def wait() -> dict[str, Any]:
+        while True:
+            model: dict[str, Any] = (await api("alice", "GET", "recordings", rid))[1]
+            if model["state"] == "finished":
+                return model
+            await asyncio.sleep(0.05)
+
+    return await asyncio.wait_for(wait(), DEADLINE)
+
+
+async def _own_recording(api: Api, name: str) -> str:
+    listed = (await api("alice", "GET", "recordings"))[1]
+    return next(r["id"] for r in listed if r["kind"] == "terminal" and r["terminal"] == name)
+
+
+async def test_a_lab_terminal_recording_says_how_the_terminal_ended(
+    api: Api, jp_fetch: Any, jp_ws_fetch: Any
+) -> None:
+    exits, stock = await open_lab_terminal(jp_fetch, jp_ws_fetch, "echo ok-$((1+1))", "ok-2")
+    stock.write_message(json.dumps(["stdin", "exit 3\r"]))
+    closed, other = await open_lab_terminal(jp_fetch, jp_ws_fetch, "echo ok-$((2+2))", "ok-4")
+    await jp_fetch("api", "terminals", closed, method="DELETE")  # JupyterLab's "Shut Down"
+    reasons = {
+        name: (await _finished(api, await _own_recording(api, name)))["end_reason"]
+        for name in (exits, closed)
+    }
+    assert reasons == {
+        exits: "the shell exited with status 3",
+        closed: "the terminal was shut down",
+    }
+    stock.close()
+    other.close()
