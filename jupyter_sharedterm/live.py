@@ -501,7 +501,8 @@ class LiveSession:
             participants=[p.identity for p in s.current()],
             rows=rows,
             cols=cols,
-            title=s.title,
+            # Whose session it was: recordings of one terminal shared twice can be told apart.
+            title=f"{s.title} ({s.owners()[0].name})",
             capture_input=config.capture_input,
             on_write_error=config.on_write_error,
             on_state_change=self._recording_changed,

@@ -400,3 +400,63 @@ async def test_a_wide_recording_in_a_narrow_window_shows_every_column(lab: LabSe
         await page.set_viewport_size({"width": 560, "height": 700})
         await _columns_shown(page, scope, WIDE_COLS, scroll=True)
         assert not gina.errors, gina.errors
+
+
+async def _finished(rest: Rest, rid: str) -> dict[str, Any]:
+    async def wait() -> dict[str, Any]:
+        while True:
+            model: dict[str, Any] = await rest.call("GET", f"api/sharedterm/recordings/{rid}")
+            if model["state"] == "finished":
+                return model
+            await asyncio.sleep(0.1)  # polling the REST model: the server pushes no event here
+
+    return await asyncio.wait_for(wait(), DEADLINE_S)
+
+
+async def test_recordings_of_one_terminal_can_be_told_apart(lab: LabServer) -> None:
+    """A JupyterLab terminal shared and ended: its own recording and the session's are two rows
+    and two tabs that say which is which, and how each ended."""
+    async with chromium() as browser:
+        ida = await LabPage.open(browser, lab.url, lab.token, "ida")
+        page = ida.page
+        rest = await Rest.of(lab, page)
+        name = (await rest.call("POST", "api/terminals", {}))["name"]
+        model = await rest.call("POST", "api/sharedterm/sessions", {"terminal": name})
+        await rest.call("DELETE", f"api/sharedterm/sessions/{model['id']}")
+        listed = await rest.call("GET", "api/sharedterm/recordings")
+        own = next(r for r in listed if r["kind"] == "terminal" and r["terminal"] == name)
+        shared = model["recording"]["id"]
+        for rid in (own["id"], shared):
+            await _finished(rest, rid)
+
+        await ida.run_command("Open Terminal Recordings")
+        await page.locator(f'{RECORDINGS}[data-state="ready"]').wait_for()
+        rows = {
+            rid: page.locator(f'{RECORDINGS} tr[data-recording="{rid}"]')
+            for rid in (own["id"], shared)
+        }
+        titles = {
+            rid: await row.locator(".jp-SharedTerm-recordingTitle").text_content()
+            for rid, row in rows.items()
+        }
+        assert titles == {own["id"]: f"Terminal {name}", shared: f"Terminal {name} (Ida)"}, titles
+        notes = {
+            rid: await row.locator(".jp-SharedTerm-recordingNote").text_content()
+            for rid, row in rows.items()
+        }
+        assert notes == {
+            own["id"]: "its shared session ended, which closed the terminal",
+            shared: "Ida ended the session.",
+        }, notes
+        labels = []
+        for rid, row in rows.items():
+            await row.locator(".jp-SharedTerm-openRecording").click()
+            scope = f'.jp-SharedTerm-playerPanel[data-recording="{rid}"] {PLAYER}'
+            await page.locator(f'{scope}[data-state="paused"]').wait_for()
+            tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+            labels.append(await tab.text_content() or "")
+            await page.locator(".lm-TabBar-tab", has_text="Recordings").click()
+        assert len(set(labels)) == 2, labels
+        assert labels[0].startswith(f"Recording: Terminal {name}, "), labels
+        assert labels[1].startswith(f"Recording: Terminal {name} (Ida), "), labels
+        assert not ida.errors, ida.errors

@@ -229,24 +229,24 @@ async def _finished(api: Api, rid: str) -> dict[str, Any]:
 
 
 async def _own_recording(api: Api, name: str) -> str:
+    """The recording of the running terminal `name` (names are reused once a terminal is gone)."""
     listed = (await api("alice", "GET", "recordings"))[1]
-    return next(r["id"] for r in listed if r["kind"] == "terminal" and r["terminal"] == name)
+    return next(
+        r["id"]
+        for r in listed
+        if r["kind"] == "terminal" and r["terminal"] == name and r["state"] == "recording"
+    )
 
 
 async def test_a_lab_terminal_recording_says_how_the_terminal_ended(
     api: Api, jp_fetch: Any, jp_ws_fetch: Any
 ) -> None:
-    exits, stock = await open_lab_terminal(jp_fetch, jp_ws_fetch, "echo ok-$((1+1))", "ok-2")
+    name, stock = await open_lab_terminal(jp_fetch, jp_ws_fetch, "echo ok-$((1+1))", "ok-2")
+    exits = await _own_recording(api, name)
     stock.write_message(json.dumps(["stdin", "exit 3\r"]))
-    closed, other = await open_lab_terminal(jp_fetch, jp_ws_fetch, "echo ok-$((2+2))", "ok-4")
-    await jp_fetch("api", "terminals", closed, method="DELETE")  # JupyterLab's "Shut Down"
-    reasons = {
-        name: (await _finished(api, await _own_recording(api, name)))["end_reason"]
-        for name in (exits, closed)
-    }
-    assert reasons == {
-        exits: "the shell exited with status 3",
-        closed: "the terminal was shut down",
-    }
+    assert (await _finished(api, exits))["end_reason"] == "the shell exited with status 3"
+    name, stock = await open_lab_terminal(jp_fetch, jp_ws_fetch, "echo ok-$((2+2))", "ok-4")
+    closed = await _own_recording(api, name)
+    await jp_fetch("api", "terminals", name, method="DELETE")  # JupyterLab's "Shut Down"
+    assert (await _finished(api, closed))["end_reason"] == "the terminal was shut down"
     stock.close()
-    other.close()

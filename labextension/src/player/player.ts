@@ -550,10 +550,11 @@ export class RecordingPlayer extends Panel {
     if (this.node.dataset.state !== 'loading' || cast || recording) {
       this._heading.textContent = title;
     }
+    const label = recording ? Describe.label(trans, recording) : title;
     if (this._ownTitle) {
-      this.title.label = trans.__('Recording: %1', title);
+      this.title.label = trans.__('Recording: %1', label);
     }
-    this.title.caption = title;
+    this.title.caption = label;
 
     const details: string[] = [];
     if (recording) {

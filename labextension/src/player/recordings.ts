@@ -169,6 +169,20 @@ export namespace Describe {
     return new Date(model.started * 1000).toLocaleString();
   }
 
+  /** The title and when it started, to tell recordings with one title apart (tab labels). */
+  export function label(
+    trans: TranslationBundle,
+    model: IRecordingModel
+  ): string {
+    const started = new Date(model.started * 1000);
+    const today = started.toDateString() === new Date().toDateString();
+    return trans.__(
+      '%1, %2',
+      title(trans, model),
+      today ? started.toLocaleTimeString() : started.toLocaleString()
+    );
+  }
+
   /** "1:05", or "" while it is still going. */
   export function length(model: IRecordingModel): string {
     return model.ended === null ? '' : formatTime(model.ended - model.started);
