@@ -358,10 +358,20 @@ _CELL_SHOWN = """([scope, col, cols, scroll]) => {
   }
   const hit = document.elementFromPoint(x, y);
   return {
-    x, width,
+    x, y, width,
     shown: hit !== null && hit.closest('.xterm') !== null && player.contains(hit),
     hit: hit ? hit.className || hit.tagName : null,
   };
+}"""
+
+
+# The player has fitted the grid and xterm.js has drawn it at the new font size.
+_FITTED = """s => {
+  const player = document.querySelector(s);
+  const screen = player.querySelector('.xterm-screen');
+  const stage = player.querySelector('.jp-SharedTerm-playerStage');
+  return player.dataset.fit !== undefined && screen !== null
+    && screen.getBoundingClientRect().right <= stage.getBoundingClientRect().right;
 }"""
 
 
@@ -388,9 +398,7 @@ async def test_a_wide_recording_in_a_narrow_window_shows_every_column(lab: LabSe
         await _wait_terminal(page, WIDE_RULER, scope=scope)  # one row: the grid is not re-wrapped
         await _wait_rows(page, WIDE_ROWS, scope=scope)
         assert await page.locator(scope).get_attribute("data-cols") == str(WIDE_COLS)
-        await page.wait_for_function(
-            "s => document.querySelector(s).dataset.fit !== undefined", arg=scope
-        )
+        await page.wait_for_function(_FITTED, arg=scope)
         await _columns_shown(page, scope, WIDE_COLS, scroll=False)
         # The markers are still there to click.
         marker = _marker(page, "a marker with a rather long label", scope=scope)
