@@ -453,7 +453,7 @@ async def test_recordings_of_one_terminal_can_be_told_apart(lab: LabServer) -> N
             for rid, row in rows.items()
         }
         assert notes == {
-            own["id"]: "its shared session ended, which closed the terminal",
+            own["id"]: "Its shared session ended, which closed the terminal.",
             shared: "Ida ended the session.",
         }, notes
         labels = []

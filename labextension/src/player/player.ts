@@ -581,8 +581,9 @@ export class RecordingPlayer extends Panel {
         trans.__('Still being recorded: Reload to see what was added since.')
       );
     }
-    if (recording?.end_reason) {
-      notes.push(trans.__('Ended: %1', recording.end_reason));
+    const ended = recording ? Describe.ended(recording) : null;
+    if (ended) {
+      notes.push(ended);
     }
     if (recording && recording.events_lost > 0) {
       notes.push(

@@ -183,6 +183,16 @@ export namespace Describe {
     );
   }
 
+  /** How it ended, as a sentence ("The shell exited with status 3."), or null while going. */
+  export function ended(model: IRecordingModel): string | null {
+    const reason = model.end_reason?.trim();
+    if (!reason) {
+      return null;
+    }
+    const sentence = reason.charAt(0).toUpperCase() + reason.slice(1);
+    return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
+  }
+
   /** "1:05", or "" while it is still going. */
   export function length(model: IRecordingModel): string {
     return model.ended === null ? '' : formatTime(model.ended - model.started);
@@ -293,8 +303,9 @@ export class RecordingsList extends Widget {
       Describe.state(trans, model.state)
     );
     const notes: string[] = [];
-    if (model.end_reason) {
-      notes.push(model.end_reason);
+    const ended = Describe.ended(model);
+    if (ended) {
+      notes.push(ended);
     }
     if (model.events_lost > 0) {
       notes.push(
