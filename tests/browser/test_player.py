@@ -227,7 +227,8 @@ async def _player_scenario(erin: LabPage, lab: LabServer, screenshots: Path) -> 
     assert labels[-1].startswith("recording stopped: "), labels
     await _wait_rows(page, recording["height"])
     assert await player.get_attribute("data-cols") == str(recording["width"])
-    assert "Finished" in (await player.locator(".jp-SharedTerm-playerDetails").text_content() or "")
+    details = await player.locator(".jp-SharedTerm-playerDetails").text_content() or ""
+    assert "Finished" in details and details.endswith(" · Erin ended the session."), details
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
     assert (await tab.text_content() or "").startswith("Recording: "), await tab.text_content()
 

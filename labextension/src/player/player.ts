@@ -570,6 +570,11 @@ export class RecordingPlayer extends Panel {
       details.push(trans.__('%1 × %2', cast.width, cast.height));
       details.push(formatTime(cast.duration));
     }
+    // How it ended is a fact, not a warning: with the details, not the notes.
+    const ended = recording ? Describe.ended(recording) : null;
+    if (ended) {
+      details.push(ended);
+    }
     this._details.textContent = details.join(' · ');
     if (recording) {
       this.node.dataset.recordingState = recording.state;
@@ -581,10 +586,7 @@ export class RecordingPlayer extends Panel {
         trans.__('Still being recorded: Reload to see what was added since.')
       );
     }
-    const ended = recording ? Describe.ended(recording) : null;
-    if (ended) {
-      notes.push(ended);
-    }
+
     if (recording && recording.events_lost > 0) {
       notes.push(
         trans._n(
