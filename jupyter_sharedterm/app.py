@@ -12,6 +12,7 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server_terminals.terminalmanager import TerminalManager
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
+from .core.presence import PresenceTiming
 from .devices import DeviceInventory, DeviceSessions
 from .handlers.devices import DevicesHandler, LoginHandler, LoginsHandler
 from .handlers.guest import GuestGate, GuestPageHandler, GuestStaticHandler
@@ -32,6 +33,7 @@ from .handlers.rest import (
 from .handlers.terminal import TerminalSocketHandler
 from .live import LiveConfig, RecordingConfig
 from .manager import SessionManager
+from .presence import PresenceHandler, PresenceHub, PresenceSocketHandler
 from .recording.store import RecordingStore
 from .terminals import CleanSignalsTerminalManager, RecordedTerminalManager
 
@@ -127,6 +129,25 @@ class SharedTermApp(ExtensionApp):
         "prompt before the connection is dropped (seconds).",
     )
 
+    presence_away_seconds = Float(
+        300.0,
+        config=True,
+        help="Team presence: a signed-in person with no input for this long (or only hidden "
+        "tabs) is shown as away rather than idle (seconds; at least 60).",
+    )
+    presence_ping_interval_seconds = Float(
+        3.0,
+        config=True,
+        help="Team presence: how often each presence connection is pinged (seconds). Browsers "
+        "answer pings even in throttled background tabs.",
+    )
+    presence_ping_timeout_seconds = Float(
+        9.0,
+        config=True,
+        help="Team presence: a connection that answered no ping for this long is closed and "
+        "its person shown offline if it was their last (seconds; a silent network drop).",
+    )
+
     @default("allow_guests")
     def _default_allow_guests(self) -> bool:
         return "JUPYTERHUB_API_TOKEN" not in os.environ
@@ -216,6 +237,17 @@ class SharedTermApp(ExtensionApp):
         self.settings["sharedterm_guests"] = GuestGate(
             enabled=self.allow_guests, cookie_seconds=self.guest_cookie_seconds
         )
+        try:
+            timing = PresenceTiming(
+                away_seconds=self.presence_away_seconds,
+                liveness_seconds=self.presence_ping_timeout_seconds,
+            )
+        except ValueError as e:
+            self.log.error("sharedterm: invalid presence settings: %s", e)
+            raise
+        self.presence = PresenceHub(timing, ping_interval=self.presence_ping_interval_seconds)
+        self.settings["sharedterm_presence"] = self.presence
+        serverapp.io_loop.add_callback(self.presence.start)
         if self.freeze_startup_objects:
             # Runs when the event loop starts: every extension has been loaded by then.
             serverapp.io_loop.add_callback(_freeze_startup_objects)
@@ -240,10 +272,15 @@ class SharedTermApp(ExtensionApp):
                 (r"/api/sharedterm/recordings", RecordingsHandler),
                 (rf"/api/sharedterm/recordings/({_ID})", RecordingHandler),
                 (rf"/api/sharedterm/recordings/({_ID})/cast", RecordingCastHandler),
+                (r"/api/sharedterm/presence", PresenceHandler),
+                (r"/api/sharedterm/presence/sync", PresenceSocketHandler),
             ]
         )
 
     async def stop_extension(self) -> None:
+        presence: PresenceHub | None = getattr(self, "presence", None)
+        if presence is not None:
+            await presence.stop()
         devices: DeviceSessions | None = getattr(self, "device_sessions", None)
         if devices is not None:  # None when a bad device configuration stopped the start
             await devices.shutdown()
