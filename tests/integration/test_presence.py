@@ -188,7 +188,7 @@ async def test_a_closed_tab_is_offline_for_others_promptly(tabs: Any) -> None:
 @pytest.fixture
 def jp_server_config(jp_server_config: Any) -> dict[str, Any]:
     jp_server_config["SharedTermApp"].update(
-        presence_ping_interval_seconds=0.5, presence_ping_timeout_seconds=3.0
+        presence_ping_interval_seconds=0.5, presence_ping_timeout_seconds=5.0
     )
     return jp_server_config
 
