@@ -68,6 +68,7 @@ class PresenceHub:
         self._sockets: dict[ConnectionId, PresenceSocket] = {}
         self._ids = (ConnectionId(f"p{n}") for n in itertools.count(1))
         self._task: asyncio.Task[None] | None = None
+        self._last_tick = self._last_ping = clock()
         # Only the server's own transactions change the document: each is sent to everyone.
         self._subscription = self.doc.observe(self._broadcast)
 
@@ -88,29 +89,33 @@ class PresenceHub:
         self._sockets.clear()
 
     async def _run(self) -> None:
-        last_ping = last_tick = self.clock()
         while True:
             await asyncio.sleep(TICK_SECONDS)
             try:
-                now = self.clock()
-                if now - last_tick > 2 * TICK_SECONDS:
-                    # This process stalled (a suspend, a long pause): missed pongs are not the
-                    # clients' fault, so nobody is dropped for them.
-                    for conn in self._sockets:
-                        self.presence.alive(conn, now)
-                last_tick = now
-                if now - last_ping >= self.ping_interval:
-                    last_ping = now
-                    for socket in self._sockets.values():
-                        socket.ping()
-                changed, dead = self.presence.tick(now)
-                for conn in dead:
-                    gone = self._sockets.pop(conn, None)
-                    if gone is not None:
-                        gone.drop()
-                self._publish(changed)
+                self.tick()
             except Exception:  # the loop must outlive one bad socket
                 log.exception("sharedterm: presence tick failed")
+
+    def tick(self) -> None:
+        """Once a second: ping when due, drop connections that stopped answering, publish
+        the states that time changed."""
+        now = self.clock()
+        if now - self._last_tick > 2 * TICK_SECONDS:
+            # This process stalled (a suspend, a long pause): missed pongs are not the
+            # clients' fault, so nobody is dropped for them.
+            for conn in self._sockets:
+                self.presence.alive(conn, now)
+        self._last_tick = now
+        if now - self._last_ping >= self.ping_interval:
+            self._last_ping = now
+            for socket in self._sockets.values():
+                socket.ping()
+        changed, dead = self.presence.tick(now)
+        for conn in dead:
+            gone = self._sockets.pop(conn, None)
+            if gone is not None:
+                gone.drop()
+        self._publish(changed)
 
     # --- connections ------------------------------------------------------------------------
 

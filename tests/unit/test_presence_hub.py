@@ -144,3 +144,45 @@ def test_every_change_reaches_every_socket() -> None:
     assert len(bob.sent) == seen + 1
     peer: Doc[Any] = replica(hub)
     assert peer.get("people", type=Map).to_py()["alice"]["state"] == "offline"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_ticks_ping_on_the_interval_and_drop_a_connection_that_stops_answering() -> None:
+    clock = Clock()
+    hub = PresenceHub(PresenceTiming(liveness_seconds=9), ping_interval=3.0, clock=clock)
+    quiet, answering = FakeSocket(), FakeSocket()
+    hub.connect(quiet, "alice", "Alice")
+    conn = hub.connect(answering, "bob", "Bob")
+    for _ in range(10):
+        clock.now += 1
+        hub.tick()
+        if answering.pings:
+            hub.alive(conn)  # bob's browser answers every ping
+    assert answering.pings == 3 and not answering.dropped
+    assert quiet.dropped
+    people = replica(hub).get("people", type=Map).to_py()
+    assert (people["alice"]["state"], people["bob"]["state"]) == ("offline", "idle")
+
+
+def test_a_stalled_server_drops_nobody_for_the_pongs_it_could_not_read() -> None:
+    clock = Clock()
+    hub = PresenceHub(PresenceTiming(liveness_seconds=9), ping_interval=3.0, clock=clock)
+    socket = FakeSocket()
+    hub.connect(socket, "alice", "Alice")
+    clock.now += 30  # the event loop was blocked (a suspended VM, a long pause)
+    hub.tick()
+    assert not socket.dropped
+    for _ in range(9):  # then a real silence, the server ticking every second
+        clock.now += 1
+        hub.tick()
+    assert not socket.dropped
+    clock.now += 1
+    hub.tick()
+    assert socket.dropped
