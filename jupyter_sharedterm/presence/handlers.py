@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import ensure_async
@@ -55,6 +55,7 @@ class PresenceSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def get_compression_options(self) -> None:
         return None  # no permessage-deflate: no compression bombs
 
+    @ws_authenticated  # 403 before the upgrade without a Jupyter identity (guests included)
     async def get(self, *args: Any, **kwargs: Any) -> None:
         user = self.current_user
         if user is None:  # guests included: presence is for the server's own users
