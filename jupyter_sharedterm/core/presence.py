@@ -69,7 +69,6 @@ class PresenceTiming:
 @dataclass
 class _Connection:
     user: str
-    opened: float
     alive: float  # the last pong or message
     active_until: float = 0.0  # input seen: active until then
     visible: bool = True
@@ -143,7 +142,7 @@ class Presence:
         """A connection of `user` is up (a new tab, or a reconnect)."""
         if conn in self._connections:
             raise ValueError(f"presence: connection {conn} is already open")
-        self._connections[conn] = _Connection(user, opened=now, alive=now, attended=now)
+        self._connections[conn] = _Connection(user, alive=now, attended=now)
         record = self._people.setdefault(user, _Record(name, PresenceState.OFFLINE, _minute(now)))
         renamed = record.name != name
         record.name = name
