@@ -15,6 +15,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from jupyter_sharedterm.core.errors import DomainError, ErrorCode
 from jupyter_sharedterm.core.invites import SecretHasher
+from jupyter_sharedterm.core.limits import SessionLimits
 from jupyter_sharedterm.core.roles import Role
 from jupyter_sharedterm.core.session import (
     ConnectionChanged,
@@ -25,6 +26,7 @@ from jupyter_sharedterm.core.session import (
     InviteRevoked,
     Joined,
     Kind,
+    QuestionAsked,
     Removed,
     RoleChanged,
     Session,
@@ -32,6 +34,15 @@ from jupyter_sharedterm.core.session import (
 
 PEOPLE = [f"user:{n}" for n in ("bob", "carol", "dave", "erin")] + ["guest:g1", "guest:g2"]
 HASHER = SecretHasher(b"k" * 32)
+# Small bounds, so that a few steps reach every one of them.
+LIMITS = SessionLimits(
+    max_participants=4,
+    sockets_per_participant=2,
+    questions_burst=2,
+    questions_per_minute=2.0,
+    questions_kept=4,
+    questions_kept_per_participant=2,
+)
 
 
 class SessionMachine(RuleBasedStateMachine):
@@ -46,6 +57,7 @@ class SessionMachine(RuleBasedStateMachine):
             title="t",
             transport="memory",
             now=self.now,
+            limits=LIMITS,
         )
         owner = self.session.find("user:alice")
         assert owner is not None
@@ -132,6 +144,9 @@ class SessionMachine(RuleBasedStateMachine):
         if who in self.banned:
             self.expect_refusal(call, ErrorCode.FORBIDDEN)
             return
+        if existing is None and len(self.roles) >= LIMITS.max_participants:
+            self.expect_refusal(call, ErrorCode.TOO_MANY)  # removed people do not count
+            return
         p = call()
         if existing is not None:
             assert p.id == existing.id and self.events() == []
@@ -154,6 +169,7 @@ class SessionMachine(RuleBasedStateMachine):
             self.expect_refusal(call, ErrorCode.CONFLICT)
             return
         driver = self.session.driver
+        links = self.links_of(t) if old is Role.OWNER and role is not Role.OWNER else []
         call()
         self.roles[t] = role
         events = self.events()
@@ -161,7 +177,8 @@ class SessionMachine(RuleBasedStateMachine):
             assert events == []
         else:
             assert events[0] == RoleChanged(t, old, role, a)
-            assert events[1:] == (
+            # An owner who is no longer one takes their links along.
+            assert events[1:] == [InviteRevoked(i, a) for i in links] + (
                 [ControlChanged(None)] if role is Role.VIEWER and driver == t else []
             )
 
@@ -190,6 +207,9 @@ class SessionMachine(RuleBasedStateMachine):
             if not self.active:
                 self.expect_refusal(lambda: self.session.connect(pid), ErrorCode.GONE)  # type: ignore[arg-type]
                 self.grants_after_end += 0
+                return
+            if self.connections[pid] >= LIMITS.sockets_per_participant:
+                self.expect_refusal(lambda: self.session.connect(pid), ErrorCode.TOO_MANY)  # type: ignore[arg-type]
                 return
             self.session.connect(pid)  # type: ignore[arg-type]
             self.connections[pid] += 1
@@ -239,11 +259,56 @@ class SessionMachine(RuleBasedStateMachine):
         else:
             self.expect_refusal(call)
 
+    @rule(who=st.integers(0, 9))
+    def ask(self, who: int) -> None:
+        pid = self.pids()[who % len(self.pids())]
+        before = list(self.session.questions)
+        call = lambda: self.session.ask(pid, "why?\x1b[2J", self.now)  # type: ignore[arg-type]
+        if not self.active:
+            self.expect_refusal(call, ErrorCode.GONE)
+            return
+        try:
+            q = call()
+        except DomainError as e:
+            assert e.code is ErrorCode.TOO_MANY, e.code
+            assert self.events() == [] and self.session.questions == before
+            return
+        assert q.text == "why?[2J" and self.events() == [QuestionAsked(q)]
+        gone = {p.id for p in self.session.participants.values() if p.removed}
+        # Nobody's question made way for someone else's, unless answered or its asker removed.
+        for old in before:
+            if old.asked_by not in (pid, *gone) and not old.answered:
+                assert old in self.session.questions, "another participant's question was evicted"
+
     @rule(seconds=st.sampled_from([1.0, 30.0, 61.0]))
     def wait(self, seconds: float) -> None:
         self.now += seconds
 
+    def links_of(self, pid: str) -> list[str]:
+        return [
+            i.id for i in self.session.invites.values() if i.created_by == pid and not i.revoked
+        ]
+
     # --- invariants --------------------------------------------------------------------------
+
+    @invariant()
+    def every_bound_holds_and_removal_gives_it_back(self) -> None:
+        s = self.session
+        assert len(s.current()) <= LIMITS.max_participants
+        assert all(p.connections <= LIMITS.sockets_per_participant for p in s.current())
+        assert len(s.questions) <= LIMITS.questions_kept
+        for pid in {q.asked_by for q in s.questions}:
+            mine = sum(q.asked_by == pid for q in s.questions)
+            assert mine <= LIMITS.questions_kept_per_participant
+        for invite in s.invites.values():  # a use is taken by each current person it admitted
+            admitted = [p for p in s.current() if p.via_invite == invite.id]
+            assert invite.uses == len(admitted)
+
+    @invariant()
+    def a_link_lives_only_while_its_maker_is_an_owner(self) -> None:
+        for invite in self.session.invites.values():
+            if invite.usable(self.now):
+                assert self.roles.get(invite.created_by) is Role.OWNER
 
     @invariant()
     def model_matches_the_core(self) -> None:
