@@ -167,7 +167,8 @@ class LiveSession:
             self.recorder = self._start_recording(self._recording)
         await self.transport.start(self)
         self._ticker = asyncio.ensure_future(self._tick())
-        self._audit("session_create", {"title": self.session.title})
+        owner = self.session.owners()[0]
+        self._audit("session_create", {"title": self.session.title, **self._who(owner.id)})
         self._publish()
         self._watch_owners()
 
@@ -305,7 +306,14 @@ class LiveSession:
     # --- management (called by the REST handlers) -------------------------------------------------
 
     def join(
-        self, invite_id: str, secret: str, *, identity: str, name: str, kind: Kind
+        self,
+        invite_id: str,
+        secret: str,
+        *,
+        identity: str,
+        name: str,
+        kind: Kind,
+        address: str | None = None,
     ) -> Participant:
         try:
             return self.session.redeem(
@@ -316,6 +324,7 @@ class LiveSession:
                 kind=kind,
                 now=self._clock(),
                 hasher=self.hasher,
+                address=address,
             )
         finally:
             self._publish()
@@ -368,12 +377,14 @@ class LiveSession:
         if self.recorder is None:
             raise DomainError(ErrorCode.CONFLICT, "Sessions are not recorded on this server.")
         self._send_output()
-        if paused:
-            self.recorder.pause(by=p.name)
-        else:
-            # What was shown while paused must stay out of the file (SECURITY 35), so the player
-            # resumes on a reset terminal rather than on a screen that contains it.
-            self.recorder.resume(by=p.name, screen="\x1bc")
+        # A pause covers every recording of the terminal, its own from before it was shared too.
+        for recorder in (self.recorder, *self.transport.own_recordings()):
+            if paused:
+                recorder.pause(by=p.name)
+            else:
+                # What was shown while paused must stay out of the file (SECURITY 35), so the
+                # player resumes on a reset terminal rather than on a screen that contains it.
+                recorder.resume(by=p.name, screen="\x1bc")
 
     def recording_state(self) -> dict[str, Any] | None:
         """`{"id", "state", "message"}` of the shared recording; None when recording is off."""
@@ -422,7 +433,7 @@ class LiveSession:
             self._audit(
                 "join",
                 {
-                    "participant": event.participant,
+                    **self._who(event.participant),
                     "role": event.role.value,
                     "kind": s.participants[event.participant].kind.value,
                     "invite": event.via_invite,
@@ -433,24 +444,26 @@ class LiveSession:
             self._audit(
                 "role_change",
                 {
-                    "participant": event.participant,
+                    **self._who(event.participant),
                     "old": event.old.value,
                     "new": event.new.value,
-                    "by": event.by,
+                    **self._who(event.by, "by"),
                 },
             )
             for client in self._clients_of(event.participant):
                 client.send_ctl(type="role", role=event.new.value)
             return True
         if isinstance(event, Removed):
-            self._audit("remove", {"participant": event.participant, "by": event.by})
+            self._audit("remove", {**self._who(event.participant), **self._who(event.by, "by")})
+            if self.recorder is not None:  # what happens from now on is not theirs to replay
+                self.recorder.revoke(s.participants[event.participant].identity)
             for client in self._clients_of(event.participant):
                 self.clients.discard(client)
                 client.disconnect(CloseCode.REMOVED, "You were removed from this session.")
             return True
         if isinstance(event, ConnectionChanged):
             self._audit(
-                "connect" if event.connected else "disconnect", {"participant": event.participant}
+                "connect" if event.connected else "disconnect", self._who(event.participant)
             )
             self._watch_owners()
             return True
@@ -461,11 +474,12 @@ class LiveSession:
             return False
         if isinstance(event, InviteCreated):
             self._audit(
-                "invite_create", {"invite": event.invite, "role": event.role.value, "by": event.by}
+                "invite_create",
+                {"invite": event.invite, "role": event.role.value, **self._who(event.by, "by")},
             )
             return False
         if isinstance(event, InviteRevoked):
-            self._audit("invite_revoke", {"invite": event.invite, "by": event.by})
+            self._audit("invite_revoke", {"invite": event.invite, **self._who(event.by, "by")})
             return False
         if isinstance(event, QuestionAsked):
             frame = protocol.encode("ctl", {"type": "question", **event.question.describe()})
@@ -477,7 +491,7 @@ class LiveSession:
                 client.send_ctl(type="question_answered", id=event.question, by=event.by)
             return False
         assert isinstance(event, Ended)
-        self._audit("end", {"reason": event.reason, "by": event.by})
+        self._audit("end", {"reason": event.reason, **self._who(event.by, "by")})
         self._shut_down(event.reason)
         return False
 
@@ -499,6 +513,17 @@ class LiveSession:
             label = f"{name(event.participant)} took the keyboard"
         if label is not None:
             self.recorder.marker(label)
+
+    def _who(self, pid: ParticipantId | None, role: str = "participant") -> dict[str, Any]:
+        """Audit fields naming a participant: the Jupyter account, or the guest's label and
+        the address it joined from (ids alone mean nothing once the process is gone).
+        `role` prefixes the keys: "participant", "participant_account"; "by", "by_account"."""
+        p = self.session.participants.get(pid) if pid is not None else None
+        if p is None:
+            return {role: pid}
+        if p.kind is Kind.USER:
+            return {role: pid, f"{role}_account": p.identity.partition(":")[2] or p.identity}
+        return {role: pid, f"{role}_guest": p.name, f"{role}_address": p.address}
 
     def _name(self, pid: ParticipantId | None) -> str:
         p = self.session.participants.get(pid) if pid is not None else None
@@ -538,7 +563,7 @@ class LiveSession:
         now = time.monotonic()
         if now - self._denials_audited.get(event.participant, -1.0) >= 1.0:
             self._denials_audited[event.participant] = now
-            self._audit("deny", {"participant": event.participant, "action": event.action.value})
+            self._audit("deny", {**self._who(event.participant), "action": event.action.value})
 
     def _shut_down(self, reason: str) -> None:
         self._send_output()

@@ -14,6 +14,8 @@ from terminado.management import NamedTermManager, PtyWithClients
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketHandler
 
+from ..recording.recorder import Recorder
+from ..terminals import TerminalRecording
 from .base import Transport, TransportClosed, TransportError, TransportSink
 
 __all__ = ["PtyTransport", "adopt_terminal"]
@@ -72,6 +74,9 @@ class PtyTransport(Transport):
 
     def backlog(self) -> str:
         return "".join(getattr(self._terminal, "read_buffer", ()))
+
+    def own_recordings(self) -> tuple[Recorder, ...]:
+        return tuple(c.recorder for c in self._terminal.clients if isinstance(c, TerminalRecording))
 
     async def start(self, sink: TransportSink) -> None:
         self._sink = sink
