@@ -457,6 +457,8 @@ class LiveSession:
             self._audit("remove", {**self._who(event.participant), **self._who(event.by, "by")})
             if self.recorder is not None:  # what happens from now on is not theirs to replay
                 self.recorder.revoke(s.participants[event.participant].identity)
+            self._typing_sent.pop(event.participant, None)
+            self._denials_audited.pop(event.participant, None)
             for client in self._clients_of(event.participant):
                 self.clients.discard(client)
                 client.disconnect(CloseCode.REMOVED, "You were removed from this session.")

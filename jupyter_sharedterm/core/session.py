@@ -40,6 +40,10 @@ __all__ = [
 ]
 
 MAX_ACTIVE_INVITES: Final = 50
+# Dead links (revoked, expired, used up) still listed for owners; the oldest are forgotten past
+# this, so creating and revoking links in a loop cannot grow a session without bound.
+MAX_INVITES_KEPT: Final = 200
+MAX_TITLE_CHARS: Final = 200
 # Addresses remembered per session for the guest joins limit (least recent forgotten first).
 _TRACKED_JOIN_ADDRESSES: Final = 4096
 
@@ -234,7 +238,8 @@ class Session:
         """A new active session whose creator is its owner and in control."""
         session = cls(
             id=SessionId(new_id()),
-            title=title,
+            # The owner (or, for an ad-hoc device, the address they typed) names it for everyone.
+            title=" ".join(clean_text(title).split())[:MAX_TITLE_CHARS],
             transport=transport,
             created_at=now,
             limits=limits or SessionLimits(),
@@ -535,6 +540,9 @@ class Session:
             hasher, role=role, created_by=actor, now=now, expires_in=expires_in, max_uses=max_uses
         )
         self.invites[invite.id] = invite
+        dead = [i.id for i in self.invites.values() if not i.usable(now)]
+        for iid in dead[: max(0, len(self.invites) - MAX_INVITES_KEPT)]:
+            del self.invites[iid]  # an unknown link answers as a dead one does (404)
         self._events.append(InviteCreated(invite.id, role, actor))
         return invite, secret
 
