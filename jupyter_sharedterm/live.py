@@ -142,6 +142,7 @@ class LiveSession:
         self._recording = recording
         self.recorder: Recorder | None = None
         self._recording_message = "This session is recorded."
+        self._recording_by: ParticipantId | None = None  # who is pausing or resuming it now
         self._busy = False  # output arrived since the last tick
         self._outbox: list[str] = []  # output waiting for the next send (see coalesce_seconds)
         self._outbox_timer: asyncio.TimerHandle | None = None
@@ -377,14 +378,18 @@ class LiveSession:
         if self.recorder is None:
             raise DomainError(ErrorCode.CONFLICT, "Sessions are not recorded on this server.")
         self._send_output()
-        # A pause covers every recording of the terminal, its own from before it was shared too.
-        for recorder in (self.recorder, *self.transport.own_recordings()):
-            if paused:
-                recorder.pause(by=p.name)
-            else:
-                # What was shown while paused must stay out of the file (SECURITY 35), so the
-                # player resumes on a reset terminal rather than on a screen that contains it.
-                recorder.resume(by=p.name, screen="\x1bc")
+        self._recording_by = p.id  # for the audit record of the change
+        try:
+            # A pause covers every recording of the terminal, its own from before it was shared.
+            for recorder in (self.recorder, *self.transport.own_recordings()):
+                if paused:
+                    recorder.pause(by=p.name)
+                else:
+                    # What was shown while paused must stay out of the file (SECURITY 35), so
+                    # the player resumes on a reset terminal, not on a screen that contains it.
+                    recorder.resume(by=p.name, screen="\x1bc")
+        finally:
+            self._recording_by = None
 
     def recording_state(self) -> dict[str, Any] | None:
         """`{"id", "state", "message"}` of the shared recording; None when recording is off."""
@@ -558,7 +563,10 @@ class LiveSession:
         frame = protocol.encode("ctl", {"type": "recording", **(self.recording_state() or {})})
         for client in self.clients:
             client.push(frame)
-        self._audit("recording", {"state": state.value, "detail": detail})
+        self._audit(
+            "recording",
+            {"state": state.value, "detail": detail, **self._who(self._recording_by, "by")},
+        )
 
     def _audit_denial(self, event: Denied) -> None:
         # A flooding viewer must not flood the audit log: one record per participant per second.

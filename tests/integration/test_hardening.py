@@ -273,6 +273,7 @@ async def test_every_audit_record_names_the_account_or_the_guest_and_address(
     await sock.wait_ctl("error")
     carol.stdin("nope\r")
     await carol.wait_ctl("error")
+    await api("alice", "PUT", "sessions", sid, "recording", body={"paused": True})
     await api("alice", "DELETE", "sessions", sid, "participants", joined["participant"])
     await api("alice", "DELETE", "sessions", sid, "participants", carol_id)
     await api("alice", "DELETE", "sessions", sid)
@@ -299,8 +300,10 @@ async def test_every_audit_record_names_the_account_or_the_guest_and_address(
         e["details"] for e in records if e["action"] == "join" and e["details"]["kind"] == "guest"
     )
     assert guest_join["participant_address"] == "127.0.0.1"
-    removal = [e["details"] for e in records if e["action"] == "remove"]
-    assert {d["by_account"] for d in removal} == {"alice"}
+    for action in ("remove", "invite_create", "end"):
+        assert {e["details"]["by_account"] for e in records if e["action"] == action} == {"alice"}
+    paused = [e["details"] for e in records if e["action"] == "recording"]
+    assert [(d["state"], d.get("by_account")) for d in paused][:1] == [("paused", "alice")]
 
 
 # --- 7. sockets per participant ----------------------------------------------------------------
