@@ -207,9 +207,23 @@ HOSTILE = (
 DANGEROUS = ("\x1b", "\x07", "\x9b", "\u202e", "\u202c")
 
 
-def assert_clean(text: str, where: str) -> None:
-    for ch in DANGEROUS:
-        assert ch not in text, (where, repr(ch))
+def texts(value: Any) -> list[str]:
+    """Every string in a decoded JSON value (a dump would escape ESC and BEL as \\u001b...)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list):
+        return [t for item in value for t in texts(item)]
+    return []
+
+
+def assert_clean(value: Any, where: str) -> None:
+    found = texts(value)
+    assert found, where
+    for text in found:
+        for ch in DANGEROUS:
+            assert ch not in text, (where, repr(ch), text[:80])
 
 
 async def test_signed_in_display_names_are_cleaned_everywhere(
@@ -238,10 +252,12 @@ async def test_signed_in_display_names_are_cleaned_everywhere(
     status, model = await api("mallory", "GET", "sessions", sid)
     await api("mallory", "DELETE", "sessions", sid)
     await mallory.wait_closed()
-    frames = json.dumps(mallory.frames + trudy.frames, ensure_ascii=False)
-    assert "Mallory" in frames
+    frames = mallory.frames + trudy.frames
+    assert "Mallory" in json.dumps(frames)
+    kinds = {f[0] for f in frames} | {f[1]["type"] for f in frames if f[0] == "ctl"}
+    assert {"setup", "disconnect", "roster", "question"} <= kinds
     assert_clean(frames, "frames")
-    assert_clean(json.dumps(model, ensure_ascii=False), "REST model")
+    assert_clean(model, "REST model")
     cast = read_cast(await cast_of(api, jp_fetch, "mallory", rid))
     markers = [e.data for e in cast.events if e.code == "m"]
     assert any("Mallory" in m for m in markers)
