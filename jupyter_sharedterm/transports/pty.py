@@ -16,7 +16,6 @@ from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketHandler
 
 from ..recording.recorder import Recorder
-from ..terminals import TerminalRecording
 from .base import Transport, TransportClosed, TransportError, TransportSink
 
 __all__ = ["PtyTransport", "ShellPty", "adopt_terminal", "spawn_shell"]
@@ -109,7 +108,10 @@ class PtyTransport(Transport):
         return "".join(getattr(self._terminal, "read_buffer", ()))
 
     def own_recordings(self) -> tuple[Recorder, ...]:
-        return tuple(c.recorder for c in self._terminal.clients if isinstance(c, TerminalRecording))
+        # terminals.TerminalRecording rides along as one of terminado's clients (it imports this
+        # module, so it is recognised by what it carries rather than by its class).
+        found = (getattr(c, "recorder", None) for c in self._terminal.clients)
+        return tuple(r for r in found if isinstance(r, Recorder))
 
     async def start(self, sink: TransportSink) -> None:
         self._sink = sink
