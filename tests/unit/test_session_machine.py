@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from jupyter_sharedterm.core.errors import DomainError, ErrorCode
 from jupyter_sharedterm.core.invites import SecretHasher
@@ -26,6 +26,7 @@ from jupyter_sharedterm.core.session import (
     InviteRevoked,
     Joined,
     Kind,
+    QuestionAnswered,
     QuestionAsked,
     Removed,
     RoleChanged,
@@ -37,6 +38,8 @@ HASHER = SecretHasher(b"k" * 32)
 # Small bounds, so that a few steps reach every one of them.
 LIMITS = SessionLimits(
     max_participants=4,
+    guest_joins_per_address=1,  # one new guest per link a minute (the machine's guests share
+    guest_join_interval=60.0,  # one address)
     sockets_per_participant=2,
     questions_burst=2,
     questions_per_minute=2.0,
@@ -66,6 +69,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.connections: dict[str, int] = {owner.id: 0}
         self.active = True
         self.grants_after_end = 0
+        self.guest_admitted_at: dict[str, float] = {}  # per link: the last new guest it let in
         self.session.drain_events()
 
     # --- helpers ---------------------------------------------------------------------------
@@ -87,6 +91,12 @@ class SessionMachine(RuleBasedStateMachine):
             assert isinstance(event, Denied), event
 
     # --- rules -------------------------------------------------------------------------------
+
+    @initialize(target=invites, role=st.sampled_from([Role.VIEWER, Role.COWORKER]))
+    def first_invite(self, role: Role) -> Any:
+        """Every run starts with a link, so that joins (and the bounds behind them) are reached
+        early in most runs rather than after a lucky create_invite."""
+        return self.create_invite(0, role, None)
 
     @rule(
         target=invites,
@@ -147,14 +157,30 @@ class SessionMachine(RuleBasedStateMachine):
         if existing is None and len(self.roles) >= LIMITS.max_participants:
             self.expect_refusal(call, ErrorCode.TOO_MANY)  # removed people do not count
             return
+        last = self.guest_admitted_at.get(iid, -LIMITS.guest_join_interval)
+        if (
+            existing is None
+            and who.startswith("guest")
+            and self.now - last < LIMITS.guest_join_interval
+        ):
+            self.expect_refusal(call, ErrorCode.TOO_MANY)  # too many new guests, too fast
+            return
         p = call()
         if existing is not None:
             assert p.id == existing.id and self.events() == []
             return
+        if who.startswith("guest"):
+            self.guest_admitted_at[iid] = self.now
         assert p.role is role and role is not Role.OWNER
         self.roles[p.id] = role
         self.connections[p.id] = 0
         assert self.events() == [Joined(p.id, role, iid)]
+
+    @rule(invite=invites, crowd=st.permutations(PEOPLE))
+    def crowd_joins(self, invite: Any, crowd: list[str]) -> None:
+        """Everyone tries one link at once (a link in a chat): caps and rates are reached."""
+        for who in crowd:
+            self.redeem(invite, who, True)
 
     @rule(actor=st.integers(0, 9), subject=st.integers(0, 9), role=st.sampled_from(list(Role)))
     def set_role(self, actor: int, subject: int, role: Role) -> None:
@@ -279,6 +305,26 @@ class SessionMachine(RuleBasedStateMachine):
         for old in before:
             if old.asked_by not in (pid, *gone) and not old.answered:
                 assert old in self.session.questions, "another participant's question was evicted"
+
+    @rule(who=st.integers(0, 9), pick=st.integers(0, 9))
+    def answer(self, who: int, pick: int) -> None:
+        if not self.session.questions:
+            return
+        pid = self.pids()[who % len(self.pids())]
+        q = self.session.questions[pick % len(self.session.questions)]
+        call = lambda: self.session.answer(pid, q.id)  # type: ignore[arg-type]
+        if self.active and self.roles[pid] in (Role.OWNER, Role.COWORKER):
+            call()
+            assert self.events() == ([] if q.answered else [QuestionAnswered(q.id, pid)])  # type: ignore[arg-type]
+        else:
+            self.expect_refusal(call)
+
+    @rule(rounds=st.integers(1, 3))
+    def everyone_asks(self, rounds: int) -> None:
+        """A busy room: every participant asks, a few times (the kept list fills up)."""
+        for _ in range(rounds):
+            for who in range(len(self.pids())):
+                self.ask(who)
 
     @rule(seconds=st.sampled_from([1.0, 30.0, 61.0]))
     def wait(self, seconds: float) -> None:
