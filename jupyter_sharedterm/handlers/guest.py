@@ -62,6 +62,9 @@ GUEST_STATIC_DIR: Final = GUEST_DIR / "static"
 FAILED_JOIN_BURST: Final = 10.0
 FAILED_JOIN_RATE: Final = 10.0 / 60.0  # per second
 TRACKED_ADDRESSES: Final = 4096  # addresses remembered at once (oldest forgotten first)
+# Answers held back at once: past this, a limited address is answered 429 at once, so a flood
+# of parallel guesses cannot make the delay hold an unbounded number of open connections.
+MAX_DELAYED_ANSWERS: Final = 64
 MAX_COOKIE_CHARS: Final = 256
 
 TOO_MANY_FAILURES: Final = (
@@ -130,6 +133,7 @@ class GuestGate:
         self.enabled = enabled
         self.cookie_seconds = cookie_seconds
         self.failed_join_delay = failed_join_delay
+        self.delayed = 0  # answers being held back now
         self._key = key if key is not None else os.urandom(32)
         self._failures = KeyedBuckets(FAILED_JOIN_RATE, FAILED_JOIN_BURST, TRACKED_ADDRESSES)
 
@@ -210,7 +214,12 @@ async def redeem(
         # GONE is only ever told to a holder of the right secret: not a guess.
         if e.code is ErrorCode.NOT_FOUND and gate.join_failed(address, time.monotonic()):
             handler.log.warning("sharedterm: too many failed joins from %s", address)
-            await asyncio.sleep(gate.failed_join_delay)
+            if gate.delayed < MAX_DELAYED_ANSWERS:
+                gate.delayed += 1
+                try:
+                    await asyncio.sleep(gate.failed_join_delay)
+                finally:
+                    gate.delayed -= 1
             raise DomainError(ErrorCode.TOO_MANY, TOO_MANY_FAILURES) from None
         raise
 

@@ -7,21 +7,41 @@ for the terminal's own recording).
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import secrets
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 import test_guests
 from support import DEADLINE, Api, open_lab_terminal
-from tornado.httpclient import HTTPClientError
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from jupyter_sharedterm.app import AUDIT_SCHEMA_ID
 from jupyter_sharedterm.core.session import BAD_LINK
-from jupyter_sharedterm.handlers.guest import FAILED_JOIN_BURST, TOO_MANY_FAILURES
+from jupyter_sharedterm.handlers.guest import (
+    FAILED_JOIN_BURST,
+    MAX_DELAYED_ANSWERS,
+    TOO_MANY_FAILURES,
+)
 from jupyter_sharedterm.recording.asciicast import read_cast
 
 guests = test_guests.guests  # the fixture: a browser with no Jupyter account, per call
+SLOW_FAILURES = 10.0  # failed_join_delay_seconds where a test needs the delay to be seen
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: dict[str, Any], request: Any) -> dict[str, Any]:
+    config = copy.deepcopy(jp_server_config)
+    if "slow_failures" in request.fixturenames:
+        config["SharedTermApp"]["failed_join_delay_seconds"] = SLOW_FAILURES
+    return config
+
+
+@pytest.fixture
+def slow_failures() -> None:
+    """Run the server with a long failed_join_delay_seconds."""
 
 
 async def cast_of(api: Api, jp_fetch: Any, user: str, rid: str) -> bytes:
@@ -193,6 +213,46 @@ async def test_a_neighbours_guessing_never_locks_out_a_right_secret(api: Api, gu
     colleague = guests()
     assert (await colleague.enter(iid, secret, "Colleague"))["role"] == "viewer"
     assert (await api("bob", "POST", "join", iid, body={"secret": secret}))[0] == 200
+
+
+async def test_the_delay_for_guessers_holds_a_bounded_number_of_connections(
+    guests: Any, jp_serverapp: Any, slow_failures: None
+) -> None:
+    gate = jp_serverapp.web_app.settings["sharedterm_guests"]
+    guesser = guests()
+    await guesser.open_page("I" * 22)
+    for _ in range(int(FAILED_JOIN_BURST)):
+        assert (await guesser.join(secrets.token_urlsafe(16), "W" * 43))[0] == 404
+    extra = 16
+    # A client of its own: the shared one sends at most 10 requests at once.
+    client = AsyncHTTPClient(force_instance=True, max_clients=MAX_DELAYED_ANSWERS + extra)
+    base = f"http://127.0.0.1:{jp_serverapp.port}"
+
+    async def guess() -> tuple[int, Any]:
+        path = f"{guesser.base}api/sharedterm/join/{secrets.token_urlsafe(16)}"
+        headers = {
+            "Cookie": guesser.cookies_for(path),
+            "X-XSRFToken": guesser.xsrf,
+            "Authorization": "",
+        }
+        body = json.dumps({"secret": "W" * 43})
+        response = await client.fetch(
+            base + path, method="POST", body=body, headers=headers, raise_error=False
+        )
+        return response.code, json.loads(response.body)
+
+    flood = [asyncio.ensure_future(guess()) for _ in range(MAX_DELAYED_ANSWERS + extra)]
+    # Past the bound, answers are not held back: these arrive while the others still wait.
+    early = []
+    for answer in asyncio.as_completed(flood, timeout=SLOW_FAILURES):
+        early.append(await answer)
+        if len(early) == extra:
+            break
+    assert gate.delayed == MAX_DELAYED_ANSWERS
+    assert all(a[0] == 429 for a in early)
+    answers = await asyncio.wait_for(asyncio.gather(*flood), DEADLINE + SLOW_FAILURES)
+    client.close()
+    assert {a[0] for a in answers} == {429} and gate.delayed == 0
 
 
 # --- 5. every name is cleaned, signed-in users' included --------------------------------------
