@@ -13,6 +13,7 @@ from jupyter_server_terminals.terminalmanager import TerminalManager
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
 from .core.limits import SessionLimits
+from .core.session import MAX_ACTIVE_INVITES
 from .devices import DeviceInventory, DeviceSessions
 from .handlers.devices import DevicesHandler, LoginHandler, LoginsHandler
 from .handlers.guest import GuestGate, GuestPageHandler, GuestStaticHandler
@@ -110,6 +111,13 @@ class SharedTermApp(ExtensionApp):
         help="People one session admits at once. Removed people do not count: removing "
         "someone gives their place back.",
     )
+    invites_kept = Int(
+        200,
+        min=MAX_ACTIVE_INVITES,
+        config=True,
+        help="Invite links a session lists for its owners; past this the oldest dead ones "
+        "(revoked, expired, used up) are forgotten.",
+    )
     invite_default_uses = Int(
         25,
         min=1,
@@ -133,6 +141,13 @@ class SharedTermApp(ExtensionApp):
         help="Once an address has used up its allowance of failed joins (10, then one every 6 "
         "s), each further wrong secret is answered 429 after this delay. A right secret is "
         "always admitted.",
+    )
+    failed_join_delayed_max = Int(
+        64,
+        min=0,
+        config=True,
+        help="Delayed 429 answers (see `failed_join_delay_seconds`) held back at once on the "
+        "server; past this they are answered at once.",
     )
     sockets_per_participant = Int(
         8,
@@ -259,6 +274,7 @@ class SharedTermApp(ExtensionApp):
             )
         limits = SessionLimits(
             max_participants=self.max_participants,
+            invites_kept=self.invites_kept,
             invite_default_uses=self.invite_default_uses,
             guest_joins_per_address=self.guest_joins_per_address,
             sockets_per_participant=self.sockets_per_participant,
@@ -295,6 +311,7 @@ class SharedTermApp(ExtensionApp):
             enabled=self.allow_guests,
             cookie_seconds=self.guest_cookie_seconds,
             failed_join_delay=self.failed_join_delay_seconds,
+            max_delayed=self.failed_join_delayed_max,
         )
         if self.freeze_startup_objects:
             # Runs when the event loop starts: every extension has been loaded by then.

@@ -68,6 +68,9 @@ class SessionLimits:
     """
 
     max_participants: int = 200  # current participants; removed ones do not count
+    # Links listed for owners: past this, the oldest dead ones (revoked, expired, used up) are
+    # forgotten, so creating and revoking links in a loop cannot grow a session without bound.
+    invites_kept: int = 200
     invite_default_uses: int = 25  # people one link admits unless its owner says otherwise
     # New guests one address may add through one link: a burst, then one per interval.
     guest_joins_per_address: int = 10

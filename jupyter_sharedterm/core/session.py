@@ -40,9 +40,6 @@ __all__ = [
 ]
 
 MAX_ACTIVE_INVITES: Final = 50
-# Dead links (revoked, expired, used up) still listed for owners; the oldest are forgotten past
-# this, so creating and revoking links in a loop cannot grow a session without bound.
-MAX_INVITES_KEPT: Final = 200
 MAX_TITLE_CHARS: Final = 200
 # Addresses remembered per session for the guest joins limit (least recent forgotten first).
 _TRACKED_JOIN_ADDRESSES: Final = 4096
@@ -541,7 +538,7 @@ class Session:
         )
         self.invites[invite.id] = invite
         dead = [i.id for i in self.invites.values() if not i.usable(now)]
-        for iid in dead[: max(0, len(self.invites) - MAX_INVITES_KEPT)]:
+        for iid in dead[: max(0, len(self.invites) - self.limits.invites_kept)]:
             del self.invites[iid]  # an unknown link answers as a dead one does (404)
         self._events.append(InviteCreated(invite.id, role, actor))
         return invite, secret

@@ -62,9 +62,6 @@ GUEST_STATIC_DIR: Final = GUEST_DIR / "static"
 FAILED_JOIN_BURST: Final = 10.0
 FAILED_JOIN_RATE: Final = 10.0 / 60.0  # per second
 TRACKED_ADDRESSES: Final = 4096  # addresses remembered at once (oldest forgotten first)
-# Answers held back at once: past this, a limited address is answered 429 at once, so a flood
-# of parallel guesses cannot make the delay hold an unbounded number of open connections.
-MAX_DELAYED_ANSWERS: Final = 64
 MAX_COOKIE_CHARS: Final = 256
 
 TOO_MANY_FAILURES: Final = (
@@ -129,10 +126,14 @@ class GuestGate:
         cookie_seconds: float,
         key: bytes | None = None,
         failed_join_delay: float = 1.0,
+        max_delayed: int = 64,
     ) -> None:
         self.enabled = enabled
         self.cookie_seconds = cookie_seconds
         self.failed_join_delay = failed_join_delay
+        # Answers held back at once: past this, a limited address is answered 429 at once, so a
+        # flood of parallel guesses cannot make the delay hold open connections without bound.
+        self.max_delayed = max_delayed
         self.delayed = 0  # answers being held back now
         self._key = key if key is not None else os.urandom(32)
         self._failures = KeyedBuckets(FAILED_JOIN_RATE, FAILED_JOIN_BURST, TRACKED_ADDRESSES)
@@ -214,7 +215,7 @@ async def redeem(
         # GONE is only ever told to a holder of the right secret: not a guess.
         if e.code is ErrorCode.NOT_FOUND and gate.join_failed(address, time.monotonic()):
             handler.log.warning("sharedterm: too many failed joins from %s", address)
-            if gate.delayed < MAX_DELAYED_ANSWERS:
+            if gate.delayed < gate.max_delayed:
                 gate.delayed += 1
                 try:
                     await asyncio.sleep(gate.failed_join_delay)

@@ -22,7 +22,6 @@ from jupyter_sharedterm.app import AUDIT_SCHEMA_ID
 from jupyter_sharedterm.core.session import BAD_LINK
 from jupyter_sharedterm.handlers.guest import (
     FAILED_JOIN_BURST,
-    MAX_DELAYED_ANSWERS,
     TOO_MANY_FAILURES,
 )
 from jupyter_sharedterm.recording.asciicast import read_cast
@@ -219,13 +218,14 @@ async def test_the_delay_for_guessers_holds_a_bounded_number_of_connections(
     guests: Any, jp_serverapp: Any, slow_failures: None
 ) -> None:
     gate = jp_serverapp.web_app.settings["sharedterm_guests"]
+    held = gate.max_delayed  # failed_join_delayed_max
     guesser = guests()
     await guesser.open_page("I" * 22)
     for _ in range(int(FAILED_JOIN_BURST)):
         assert (await guesser.join(secrets.token_urlsafe(16), "W" * 43))[0] == 404
     extra = 16
     # A client of its own: the shared one sends at most 10 requests at once.
-    client = AsyncHTTPClient(force_instance=True, max_clients=MAX_DELAYED_ANSWERS + extra)
+    client = AsyncHTTPClient(force_instance=True, max_clients=held + extra)
     base = f"http://127.0.0.1:{jp_serverapp.port}"
 
     async def guess() -> tuple[int, Any]:
@@ -241,14 +241,14 @@ async def test_the_delay_for_guessers_holds_a_bounded_number_of_connections(
         )
         return response.code, json.loads(response.body)
 
-    flood = [asyncio.ensure_future(guess()) for _ in range(MAX_DELAYED_ANSWERS + extra)]
+    flood = [asyncio.ensure_future(guess()) for _ in range(held + extra)]
     # Past the bound, answers are not held back: these arrive while the others still wait.
     early = []
     for answer in asyncio.as_completed(flood, timeout=SLOW_FAILURES):
         early.append(await answer)
         if len(early) == extra:
             break
-    assert gate.delayed == MAX_DELAYED_ANSWERS
+    assert gate.delayed == held
     assert all(a[0] == 429 for a in early)
     answers = await asyncio.wait_for(asyncio.gather(*flood), DEADLINE + SLOW_FAILURES)
     client.close()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from jupyter_sharedterm.core.invites import SecretHasher
+from jupyter_sharedterm.core.limits import SessionLimits
 from jupyter_sharedterm.core.roles import Role
-from jupyter_sharedterm.core.session import MAX_INVITES_KEPT, Kind, Session
+from jupyter_sharedterm.core.session import Kind, Session
 
 HASHER = SecretHasher(b"k" * 32)
 
@@ -28,12 +29,12 @@ def test_creating_and_revoking_links_in_a_loop_keeps_a_bounded_list() -> None:
     first, secret = session.create_invite(
         owner, role=Role.VIEWER, expires_in=None, max_uses=None, now=0.0, hasher=HASHER
     )
-    for _ in range(MAX_INVITES_KEPT * 3):
+    for _ in range(SessionLimits().invites_kept * 3):
         invite, _secret = session.create_invite(
             owner, role=Role.VIEWER, expires_in=None, max_uses=None, now=1.0, hasher=HASHER
         )
         session.revoke_invite(owner, invite.id)
-    assert len(session.invites) <= MAX_INVITES_KEPT
+    assert len(session.invites) <= SessionLimits().invites_kept
     assert first.id in session.invites  # a live link is never forgotten
     joined = session.redeem(
         first.id, secret, identity="user:bob", name="Bob", kind=Kind.USER, now=2.0, hasher=HASHER
