@@ -21,7 +21,6 @@ from .core.ids import ParticipantId
 from .core.invites import Invite, SecretHasher
 from .core.reports import strip_reports
 from .core.roles import Action, Role
-from .core.screen import ScreenMirror
 from .core.session import (
     ConnectionChanged,
     ControlChanged,
@@ -43,6 +42,7 @@ from .fanout import Client, ClientLimits, Socket
 from .protocol import CloseCode
 from .recording.recorder import Recorder, RecorderState, WriteErrorPolicy
 from .recording.store import RecordingStore
+from .screen import ScreenMirror
 from .transports.base import Transport, TransportClosed, TransportError
 
 __all__ = ["Audit", "LiveConfig", "LiveSession", "RecordingConfig"]
