@@ -19,11 +19,12 @@ from . import protocol
 from .core.errors import DomainError, ErrorCode
 from .core.ids import ParticipantId
 from .core.invites import Invite, SecretHasher
-from .core.reports import strip_reports
 from .core.roles import Action, Role
 from .core.session import (
     ConnectionChanged,
     ControlChanged,
+    ControlOffered,
+    ControlRequested,
     Denied,
     Ended,
     Event,
@@ -31,12 +32,17 @@ from .core.session import (
     InviteRevoked,
     Joined,
     Kind,
+    OfferWithdrawn,
+    OwnerAway,
+    OwnerBack,
     Participant,
     QuestionAnswered,
     QuestionAsked,
     Removed,
     RoleChanged,
     Session,
+    Timers,
+    Typing,
 )
 from .fanout import Client, ClientLimits, Socket
 from .protocol import CloseCode
@@ -89,6 +95,11 @@ class LiveConfig:
     mirror_pending_chars: int = 16 << 10
     mirror_scrollback_chars: int = 64 << 10
 
+    @property
+    def timers(self) -> Timers:
+        """The session's rules in time (the core applies them in `Session.tick`)."""
+        return Timers(owner_grace=self.owner_grace, typing_interval=self.typing_interval)
+
 
 @dataclass(frozen=True, slots=True)
 class RecordingConfig:
@@ -133,10 +144,6 @@ class LiveSession:
             pending_limit=self.config.mirror_pending_chars,
         )
         self.clients: set[Client] = set()
-        self._typing_sent: dict[ParticipantId, float] = {}
-        self._denials_audited: dict[ParticipantId, float] = {}
-        self._owner_timer: asyncio.TimerHandle | None = None
-        self._owner_away_told = False
         self._ticker: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
         self._recording = recording
@@ -169,7 +176,6 @@ class LiveSession:
         self._ticker = asyncio.ensure_future(self._tick())
         self._audit("session_create", {"title": self.session.title})
         self._publish()
-        self._watch_owners()
 
     async def wait_closed(self) -> None:
         """Resolves once an ended session has released its terminal."""
@@ -243,8 +249,10 @@ class LiveSession:
 
     def receive(self, client: Client, raw: str | bytes) -> None:
         """One frame from a client. Never raises: every refusal becomes an error frame."""
-        if client.closed or not client.allow_frame(time.monotonic()):
+        now = time.monotonic()
+        if client.closed or not client.allow_frame(now):
             return
+        self.session.tick(now)
         try:
             message = protocol.decode_frame(raw)
             self._dispatch(client, message)
@@ -260,13 +268,11 @@ class LiveSession:
     def _dispatch(self, client: Client, message: protocol.ClientMessage) -> None:
         pid = client.pid
         if isinstance(message, protocol.Stdin):
-            text = message.text
-            if not self.session.in_control(pid):
-                # Only the terminal in control answers queries (one answer, not one per browser).
-                text = strip_reports(text)
-                if not text:
-                    return
-            if self.session.type(pid):
+            driver = self.session.driver
+            text = self.session.type(pid, message.text)
+            if not text:
+                return
+            if self.session.driver != driver:
                 self._apply_driver_size()
             if self.recorder is not None:
                 if not self.recorder.input_allowed:
@@ -274,8 +280,6 @@ class LiveSession:
                 self.recorder.input(text)
             self.transport.write(text)
             self._last_send = -1.0  # what comes next is likely its echo: no coalescing wait
-            if strip_reports(text):  # a terminal's automatic replies are not typing
-                self._announce_typing(pid)
         elif isinstance(message, protocol.SetSize):
             if self.session.resize(pid, message.rows, message.cols):
                 self._resize(message.rows, message.cols)
@@ -401,6 +405,7 @@ class LiveSession:
     # --- events: tell everyone, audit, act ------------------------------------------------------
 
     def _publish(self) -> None:
+        self.session.tick(time.monotonic())
         events = self.session.drain_events()
         if not events:
             return
@@ -452,12 +457,26 @@ class LiveSession:
             self._audit(
                 "connect" if event.connected else "disconnect", {"participant": event.participant}
             )
-            self._watch_owners()
             return True
         if isinstance(event, ControlChanged):
             return True
+        if isinstance(event, (ControlRequested, ControlOffered, OfferWithdrawn)):
+            return False  # no wire message yet: the structured handoff (issue 14) adds them
+        if isinstance(event, Typing):
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.config.typing_delay, self._send_typing, event.participant)
+            return False
+        if isinstance(event, OwnerAway):
+            self._notice(
+                "owner_away",
+                f"No owner is connected; the session ends in {event.grace:g} s unless one returns.",
+            )
+            return False
+        if isinstance(event, OwnerBack):
+            self._notice("owner_back", "An owner is back.")
+            return False
         if isinstance(event, Denied):
-            self._audit_denial(event)
+            self._audit("deny", {"participant": event.participant, "action": event.action.value})
             return False
         if isinstance(event, InviteCreated):
             self._audit(
@@ -533,13 +552,6 @@ class LiveSession:
             client.push(frame)
         self._audit("recording", {"state": state.value, "detail": detail})
 
-    def _audit_denial(self, event: Denied) -> None:
-        # A flooding viewer must not flood the audit log: one record per participant per second.
-        now = time.monotonic()
-        if now - self._denials_audited.get(event.participant, -1.0) >= 1.0:
-            self._denials_audited[event.participant] = now
-            self._audit("deny", {"participant": event.participant, "action": event.action.value})
-
     def _shut_down(self, reason: str) -> None:
         self._send_output()
         if self.recorder is not None:
@@ -547,8 +559,6 @@ class LiveSession:
         for client in list(self.clients):
             client.disconnect(CloseCode.SESSION_ENDED, reason)
         self.clients.clear()
-        if self._owner_timer is not None:
-            self._owner_timer.cancel()
         if self._ticker is not None:
             self._ticker.cancel()
         self._closing = asyncio.ensure_future(self.transport.close())
@@ -583,13 +593,6 @@ class LiveSession:
             },
         )
 
-    def _announce_typing(self, pid: ParticipantId) -> None:
-        now = time.monotonic()
-        if now - self._typing_sent.get(pid, -1.0) < self.config.typing_interval:
-            return
-        self._typing_sent[pid] = now
-        asyncio.get_running_loop().call_later(self.config.typing_delay, self._send_typing, pid)
-
     def _send_typing(self, pid: ParticipantId) -> None:
         frame = protocol.encode("ctl", {"type": "typing", "participant": pid})
         for client in self.clients:
@@ -610,31 +613,6 @@ class LiveSession:
         self.mirror.resize(rows, cols)
         self._screen_version += 1
 
-    def _watch_owners(self) -> None:
-        """Owner-absent policy: the session lives on for `owner_grace` seconds, then ends."""
-        s = self.session
-        if not s.active:
-            return
-        if s.owners_connected():
-            if self._owner_timer is not None:
-                self._owner_timer.cancel()
-                self._owner_timer = None
-                if self._owner_away_told:  # not when the owner merely connects the first time
-                    self._notice("owner_back", "An owner is back.")
-            return
-        if self._owner_timer is None:
-            grace = self.config.owner_grace
-            self._owner_timer = asyncio.get_running_loop().call_later(grace, self._owner_gone)
-            self._owner_away_told = bool(self.clients)
-            self._notice(
-                "owner_away",
-                f"No owner is connected; the session ends in {grace:g} s unless one returns.",
-            )
-
-    def _owner_gone(self) -> None:
-        self._owner_timer = None
-        self.end(None, "No owner returned to the session.")
-
     def _notice(self, code: str, message: str) -> None:
         for client in self.clients:
             client.send_ctl(type="notice", code=code, message=message)
@@ -652,6 +630,7 @@ class LiveSession:
                 self.mirror.catch_up(self.config.mirror_idle_chars)
             self._busy = False
             ticks += 1
+            self._publish()  # the session's rules in time (an owner gone for too long)
             if ticks % 10 == 0:
                 if self.recorder is not None:
                     self.recorder.tick()

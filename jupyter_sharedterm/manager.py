@@ -108,6 +108,7 @@ class SessionManager:
             title=title,
             transport=transport.kind,
             now=time.time(),
+            timers=self._config.timers,
         )
         live = LiveSession(
             session,
