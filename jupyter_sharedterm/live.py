@@ -1,9 +1,11 @@
-"""A live shared terminal: binds a core Session to a transport, a screen mirror and the sockets.
+"""A live shared terminal: coordinates a core Session, a transport, its taps and the sockets.
 
-Output path: transport -> mirror (cheap append) -> one encoded frame -> every client's bounded
-queue -> that client's pump. Input path: socket frame -> decode -> permission check in the core
--> transport. The two never wait on each other: output only appends to queues, so a flood of
-output cannot delay a keystroke, and a slow client only ever delays itself.
+Output path: transport -> coalescer -> taps (the screen mirror's cheap append, the recordings)
+-> one encoded frame -> every client's bounded queue -> that client's pump. Input path: socket
+frame -> decode -> permission check in the core -> transport (and the taps). Events of the core
+go through `runtime.reactions` (one function per event) to frames, the audit log and the taps.
+The two paths never wait on each other: output only appends to queues, so a flood of output
+cannot delay a keystroke, and a slow client only ever delays itself.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,47 +22,22 @@ from .core.errors import DomainError, ErrorCode
 from .core.ids import ParticipantId
 from .core.invites import Invite, SecretHasher
 from .core.roles import Action, Role
-from .core.session import (
-    ConnectionChanged,
-    ControlChanged,
-    ControlOffered,
-    ControlRequested,
-    Denied,
-    Ended,
-    Event,
-    InviteCreated,
-    InviteRevoked,
-    Joined,
-    Kind,
-    OfferWithdrawn,
-    OwnerAway,
-    OwnerBack,
-    Participant,
-    QuestionAnswered,
-    QuestionAsked,
-    Removed,
-    RoleChanged,
-    Session,
-    Timers,
-    Typing,
-)
+from .core.session import Kind, Participant, Session, Timers
 from .fanout import Client, ClientLimits, Socket
 from .protocol import CloseCode
 from .recording.recorder import Recorder, RecorderState, WriteErrorPolicy
 from .recording.store import RecordingStore
+from .runtime.coalesce import Coalescer
+from .runtime.reactions import Reaction, react
+from .runtime.record import RecordingTap
+from .runtime.repaint import ScreenTap
+from .runtime.taps import Tap, Taps
 from .screen import ScreenMirror
 from .transports.base import Transport, TransportClosed, TransportError
 
 __all__ = ["Audit", "LiveConfig", "LiveSession", "RecordingConfig"]
 
 log = logging.getLogger(__name__)
-
-# Abort a sequence the skipped output may have left half-parsed (CAN), leave the alternate screen,
-# soft-reset (DECSTR), turn off mouse, focus and paste reporting and keypad mode, clear the
-# screen: a fresh terminal's state, its scrollback kept.
-_SOFT_RESET = (
-    "\x18\x1b[?1049l\x1b[!p\x1b[?9;1000;1002;1003;1004;1005;1006;1015;2004l\x1b>\x1b[H\x1b[2J"
-)
 
 _RECORDING_FAILED = (
     "The recording cannot be written (is the disk full?), so input is paused until it can. "
@@ -124,7 +101,12 @@ class LiveSession:
         clock: Callable[[], float] = time.time,
         on_ended: Callable[[LiveSession], None] | None = None,
         recording: RecordingConfig | None = None,
+        taps: Iterable[Tap] = (),
     ) -> None:
+        """Args:
+        taps: observers besides the screen mirror and the session recording (e.g. the
+            terminal's own recording); closed when the session ends or fails to start.
+        """
         self.session = session
         self.transport = transport
         self.config = config or LiveConfig()
@@ -137,28 +119,39 @@ class LiveSession:
         self._clock = clock
         self._on_ended = on_ended
         rows, cols = transport.size
-        self.mirror = ScreenMirror(
+        mirror = ScreenMirror(
             rows,
             cols,
-            scrollback_chars=self.config.mirror_scrollback_chars,
-            pending_limit=self.config.mirror_pending_chars,
+            scrollback_chars=c.mirror_scrollback_chars,
+            pending_limit=c.mirror_pending_chars,
         )
+        self._screen = ScreenTap(mirror, idle_chars=c.mirror_idle_chars)
+        self._taps = Taps()
+        self._taps.add(self._screen)
+        self._extra_taps = list(taps)
+        self._recording = recording
+        self._recording_tap: RecordingTap | None = None
+        self._recording_message = "This session is recorded."
+        self._output = Coalescer(c.coalesce_seconds, self._send_output)
         self.clients: set[Client] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
-        self._recording = recording
-        self.recorder: Recorder | None = None
-        self._recording_message = "This session is recorded."
-        self._busy = False  # output arrived since the last tick
-        self._outbox: list[str] = []  # output waiting for the next send (see coalesce_seconds)
-        self._outbox_timer: asyncio.TimerHandle | None = None
-        self._last_send = -1.0
-        self._screen_version = 0  # changes with every output and resize
-        self._resync_cache: tuple[int, bytes] | None = None
 
     @property
     def id(self) -> str:
         return self.session.id
+
+    @property
+    def mirror(self) -> ScreenMirror:
+        """The screen a late joiner is painted from."""
+        mirror = self._screen.mirror
+        assert isinstance(mirror, ScreenMirror)
+        return mirror
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """The session's recording, None when sessions are not recorded."""
+        return self._recording_tap.recorder if self._recording_tap is not None else None
 
     async def start(self) -> None:
         """Start the recording and the terminal.
@@ -167,12 +160,19 @@ class LiveSession:
             OSError: the recording could not be created (a session is never silently unrecorded).
             TransportError: the terminal could not start (a person-readable message).
         """
-        backlog = self.transport.backlog()
-        if backlog:
-            self.mirror.feed(backlog)
-        if self._recording is not None:
-            self.recorder = self._start_recording(self._recording)
-        await self.transport.start(self)
+        try:
+            backlog = self.transport.backlog()
+            if backlog:
+                self.mirror.feed(backlog)
+            for tap in self._extra_taps:
+                self._taps.add(tap)
+            if self._recording is not None:
+                self._recording_tap = RecordingTap(self._start_recording(self._recording))
+                self._taps.add(self._recording_tap)
+            await self.transport.start(self)
+        except BaseException:
+            self._taps.close("the session could not start")
+            raise
         self._ticker = asyncio.ensure_future(self._tick())
         self._audit("session_create", {"title": self.session.title})
         self._publish()
@@ -185,32 +185,12 @@ class LiveSession:
     # --- transport sink ---------------------------------------------------------------------------
 
     def on_output(self, text: str) -> None:
-        self._outbox.append(text)
-        if self._outbox_timer is not None:
-            return
-        wait = self._last_send + self.config.coalesce_seconds - time.monotonic()
-        if wait > 0:
-            self._outbox_timer = asyncio.get_running_loop().call_later(wait, self._send_output)
-        else:
-            self._send_output()
+        self._output.add(text)
 
-    def _send_output(self) -> None:
-        # The mirror and the recording take output when it is sent, never before: a repaint
-        # built in between must not be followed by output it already contains. Sent early
-        # (before a resize, a pause, the end) so output stays on the side of the change it came.
-        if self._outbox_timer is not None:
-            self._outbox_timer.cancel()
-            self._outbox_timer = None
-        if not self._outbox:
-            return
-        text = "".join(self._outbox)
-        self._outbox.clear()
-        self._last_send = time.monotonic()
-        self._busy = True
-        self._screen_version += 1
-        self.mirror.feed(text)
-        if self.recorder is not None:
-            self.recorder.output(text)
+    def _send_output(self, text: str) -> None:
+        # The taps (the mirror, the recordings) take output when it is sent, never before: a
+        # repaint built in between must not be followed by output it already contains.
+        self._taps.output(text)
         frame = protocol.stdout_frame(text)
         # Writes go out in order: the person at the keyboard first, who is waiting for an echo.
         driver = self.session.driver
@@ -231,11 +211,11 @@ class LiveSession:
     def attach(self, pid: ParticipantId, socket: Socket) -> Client:
         """A participant's socket opened: send setup, the roster and the current screen."""
         participant = self.session.connect(pid)
-        client = Client(pid, socket, self._limits, lambda: self.resync_frames(scrollback=False))
+        client = Client(pid, socket, self._limits, self._screen.resync_frames)
         self.clients.add(client)
         client.push(protocol.encode("setup", self._setup(participant)))
         client.push(self._roster_frame())
-        for frame in self.resync_frames():
+        for frame in self._screen.join_frames():
             client.push(frame)
         self._publish()
         return client
@@ -274,12 +254,11 @@ class LiveSession:
                 return
             if self.session.driver != driver:
                 self._apply_driver_size()
-            if self.recorder is not None:
-                if not self.recorder.input_allowed:
-                    raise DomainError(ErrorCode.UNAVAILABLE, _RECORDING_FAILED)
-                self.recorder.input(text)
+            if self.recorder is not None and not self.recorder.input_allowed:
+                raise DomainError(ErrorCode.UNAVAILABLE, _RECORDING_FAILED)
+            self._taps.input(pid, text)
             self.transport.write(text)
-            self._last_send = -1.0  # what comes next is likely its echo: no coalescing wait
+            self._output.expect_echo()
         elif isinstance(message, protocol.SetSize):
             if self.session.resize(pid, message.rows, message.cols):
                 self._resize(message.rows, message.cols)
@@ -294,17 +273,9 @@ class LiveSession:
         """Frames that bring a participant's terminal to the exact current screen.
 
         On joining: a full reset, scrollback, the screen. For a participant who fell behind
-        (scrollback=False): modes back to a fresh terminal's without clearing the scrollback it
-        already has, then only the screen, which costs far less to build.
+        (scrollback=False): only the screen (see `ScreenTap.resync_frames`).
         """
-        if scrollback:
-            return [protocol.stdout_frame("\x1bc" + self.mirror.snapshot())]
-        # Under a flood, many clients fall behind at once: until new output arrives, they can
-        # all share one repaint (building it is the costliest thing the server does).
-        if self._resync_cache is None or self._resync_cache[0] != self._screen_version:
-            frame = protocol.stdout_frame(_SOFT_RESET + self.mirror.snapshot(scrollback=False))
-            self._resync_cache = (self._screen_version, frame)
-        return [self._resync_cache[1]]
+        return self._screen.join_frames() if scrollback else self._screen.resync_frames()
 
     # --- management (called by the REST handlers) -------------------------------------------------
 
@@ -369,15 +340,14 @@ class LiveSession:
             p = self.session.authorize(actor, Action.MANAGE)
         finally:
             self._publish()
-        if self.recorder is None:
+        tap = self._recording_tap
+        if tap is None:
             raise DomainError(ErrorCode.CONFLICT, "Sessions are not recorded on this server.")
-        self._send_output()
+        self._output.flush()
         if paused:
-            self.recorder.pause(by=p.name)
+            tap.pause(p.name)
         else:
-            # What was shown while paused must stay out of the file (SECURITY 35), so the player
-            # resumes on a reset terminal rather than on a screen that contains it.
-            self.recorder.resume(by=p.name, screen="\x1bc")
+            tap.resume(p.name)
 
     def recording_state(self) -> dict[str, Any] | None:
         """`{"id", "state", "message"}` of the shared recording; None when recording is off."""
@@ -402,7 +372,7 @@ class LiveSession:
         finally:
             self._publish()
 
-    # --- events: tell everyone, audit, act ------------------------------------------------------
+    # --- events: react once per event -------------------------------------------------------------
 
     def _publish(self) -> None:
         self.session.tick(time.monotonic())
@@ -411,117 +381,35 @@ class LiveSession:
             return
         roster_changed = False
         for event in events:
-            roster_changed |= self._apply(event)
+            reaction = react(event, self.session)
+            self._taps.event(event, reaction)
+            self._carry_out(reaction)
+            roster_changed |= reaction.roster
         if roster_changed and self.session.active:
-            frame = self._roster_frame()
-            for client in self.clients:
-                client.push(frame)
+            self._broadcast(self._roster_frame())
 
-    def _apply(self, event: Event) -> bool:
-        """Act on one event; True if the roster changed."""
-        s = self.session
-        self._mark(event)
-        if isinstance(event, Joined):
-            if self.recorder is not None:
-                self.recorder.allow(s.participants[event.participant].identity)
-            self._audit(
-                "join",
-                {
-                    "participant": event.participant,
-                    "role": event.role.value,
-                    "kind": s.participants[event.participant].kind.value,
-                    "invite": event.via_invite,
-                },
-            )
-            return True
-        if isinstance(event, RoleChanged):
-            self._audit(
-                "role_change",
-                {
-                    "participant": event.participant,
-                    "old": event.old.value,
-                    "new": event.new.value,
-                    "by": event.by,
-                },
-            )
-            for client in self._clients_of(event.participant):
-                client.send_ctl(type="role", role=event.new.value)
-            return True
-        if isinstance(event, Removed):
-            self._audit("remove", {"participant": event.participant, "by": event.by})
-            for client in self._clients_of(event.participant):
+    def _carry_out(self, r: Reaction) -> None:
+        if r.audit is not None:
+            self._audit(*r.audit)
+        if r.notify is not None:
+            pid, body = r.notify
+            frame = protocol.encode("ctl", body)
+            for client in self._clients_of(pid):
+                client.push(frame)
+        if r.disconnect is not None:
+            pid, reason = r.disconnect
+            for client in self._clients_of(pid):
                 self.clients.discard(client)
-                client.disconnect(CloseCode.REMOVED, "You were removed from this session.")
-            return True
-        if isinstance(event, ConnectionChanged):
-            self._audit(
-                "connect" if event.connected else "disconnect", {"participant": event.participant}
-            )
-            return True
-        if isinstance(event, ControlChanged):
-            return True
-        if isinstance(event, (ControlRequested, ControlOffered, OfferWithdrawn)):
-            return False  # no wire message yet: the structured handoff (issue 14) adds them
-        if isinstance(event, Typing):
-            loop = asyncio.get_running_loop()
-            loop.call_later(self.config.typing_delay, self._send_typing, event.participant)
-            return False
-        if isinstance(event, OwnerAway):
-            self._notice(
-                "owner_away",
-                f"No owner is connected; the session ends in {event.grace:g} s unless one returns.",
-            )
-            return False
-        if isinstance(event, OwnerBack):
-            self._notice("owner_back", "An owner is back.")
-            return False
-        if isinstance(event, Denied):
-            self._audit("deny", {"participant": event.participant, "action": event.action.value})
-            return False
-        if isinstance(event, InviteCreated):
-            self._audit(
-                "invite_create", {"invite": event.invite, "role": event.role.value, "by": event.by}
-            )
-            return False
-        if isinstance(event, InviteRevoked):
-            self._audit("invite_revoke", {"invite": event.invite, "by": event.by})
-            return False
-        if isinstance(event, QuestionAsked):
-            frame = protocol.encode("ctl", {"type": "question", **event.question.describe()})
-            for client in self.clients:
-                client.push(frame)
-            return False
-        if isinstance(event, QuestionAnswered):
-            for client in self.clients:
-                client.send_ctl(type="question_answered", id=event.question, by=event.by)
-            return False
-        assert isinstance(event, Ended)
-        self._audit("end", {"reason": event.reason, "by": event.by})
-        self._shut_down(event.reason)
-        return False
-
-    def _mark(self, event: Event) -> None:
-        """Markers in the recording for what people do (never for what they type)."""
-        if self.recorder is None:
-            return
-        name = self._name
-        label: str | None = None
-        if isinstance(event, Joined):
-            label = f"{name(event.participant)} was admitted as {event.role.value}"
-        elif isinstance(event, ConnectionChanged):
-            label = f"{name(event.participant)} {'joined' if event.connected else 'left'}"
-        elif isinstance(event, RoleChanged):
-            label = f"{name(event.participant)} is now {event.new.value} (by {name(event.by)})"
-        elif isinstance(event, Removed):
-            label = f"{name(event.participant)} was removed by {name(event.by)}"
-        elif isinstance(event, ControlChanged) and event.participant is not None:
-            label = f"{name(event.participant)} took the keyboard"
-        if label is not None:
-            self.recorder.marker(label)
-
-    def _name(self, pid: ParticipantId | None) -> str:
-        p = self.session.participants.get(pid) if pid is not None else None
-        return p.name if p is not None else "the server"
+                client.disconnect(CloseCode.REMOVED, reason)
+        if r.broadcast is not None:
+            frame = protocol.encode("ctl", r.broadcast)
+            if r.after_echo:
+                delay = self.config.typing_delay
+                asyncio.get_running_loop().call_later(delay, self._broadcast, frame)
+            else:
+                self._broadcast(frame)
+        if r.end is not None:
+            self._shut_down(r.end)
 
     def _start_recording(self, config: RecordingConfig) -> Recorder:
         s = self.session
@@ -538,24 +426,20 @@ class LiveSession:
             capture_input=config.capture_input,
             on_write_error=config.on_write_error,
             on_state_change=self._recording_changed,
-            snapshot=self._player_screen,
+            snapshot=self._screen.screen,
         )
-
-    def _player_screen(self) -> str:
-        return "\x1bc" + self.mirror.snapshot()
 
     def _recording_changed(self, state: RecorderState, detail: str) -> None:
         # Disclosure is out of band: a ctl frame, never text injected into the terminal.
         self._recording_message = detail
-        frame = protocol.encode("ctl", {"type": "recording", **(self.recording_state() or {})})
-        for client in self.clients:
-            client.push(frame)
+        self._broadcast(
+            protocol.encode("ctl", {"type": "recording", **(self.recording_state() or {})})
+        )
         self._audit("recording", {"state": state.value, "detail": detail})
 
     def _shut_down(self, reason: str) -> None:
-        self._send_output()
-        if self.recorder is not None:
-            self.recorder.stop(reason)
+        self._output.flush()
+        self._taps.close(reason)
         for client in list(self.clients):
             client.disconnect(CloseCode.SESSION_ENDED, reason)
         self.clients.clear()
@@ -566,6 +450,10 @@ class LiveSession:
             self._on_ended(self)
 
     # --- helpers ----------------------------------------------------------------------------------
+
+    def _broadcast(self, frame: bytes | str) -> None:
+        for client in self.clients:
+            client.push(frame)
 
     def _clients_of(self, pid: ParticipantId) -> list[Client]:
         return [c for c in self.clients if c.pid == pid]
@@ -593,11 +481,6 @@ class LiveSession:
             },
         )
 
-    def _send_typing(self, pid: ParticipantId) -> None:
-        frame = protocol.encode("ctl", {"type": "typing", "participant": pid})
-        for client in self.clients:
-            client.push(frame)
-
     def _apply_driver_size(self) -> None:
         driver = self.session.driver
         size = self.session.participants[driver].size if driver else None
@@ -605,35 +488,24 @@ class LiveSession:
             self._resize(*size)
 
     def _resize(self, rows: int, cols: int) -> None:
-        self._send_output()
+        self._output.flush()
         if (rows, cols) != self.transport.size:
             self.transport.resize(rows, cols)
-            if self.recorder is not None:
-                self.recorder.resize(rows, cols)
-        self.mirror.resize(rows, cols)
-        self._screen_version += 1
-
-    def _notice(self, code: str, message: str) -> None:
-        for client in self.clients:
-            client.send_ctl(type="notice", code=code, message=message)
+            self._taps.resize(rows, cols)
+        else:
+            self._screen.resize(rows, cols)
 
     async def _tick(self) -> None:
-        # Keep the mirror close to the live screen, but only while output is quiet: emulation
-        # is slow, and during a flood the event loop belongs to fan-out and keystrokes (the
-        # mirror then keeps a bounded tail and catches up when someone joins).
-        # Twice a second: the recording goes to the OS (a killed server loses at most ~1 s), and
-        # sockets that have accepted nothing for `stall_timeout` are closed.
+        # Every `mirror_tick`: the taps' deferred work (the mirror emulates while output is
+        # quiet, the recordings go to the OS twice a second) and the session's rules in time.
+        # Twice a second, sockets that have accepted nothing for `stall_timeout` are closed.
         ticks = 0
         while True:
             await asyncio.sleep(self.config.mirror_tick)
-            if not self._busy:
-                self.mirror.catch_up(self.config.mirror_idle_chars)
-            self._busy = False
+            now = time.monotonic()
+            self._taps.tick(now)
+            self._publish()
             ticks += 1
-            self._publish()  # the session's rules in time (an owner gone for too long)
             if ticks % 10 == 0:
-                if self.recorder is not None:
-                    self.recorder.tick()
-                now = time.monotonic()
                 for client in list(self.clients):
                     client.check_stall(now)

@@ -17,6 +17,8 @@ from .core.session import BAD_LINK, Participant, Session
 from .live import LiveConfig, LiveSession, RecordingConfig
 from .protocol import CreateSession
 from .recording.store import RecordingMeta
+from .runtime.taps import Tap
+from .terminals import TerminalRecording
 from .transports.base import Transport, TransportError
 from .transports.pty import PtyTransport, adopt_terminal
 
@@ -91,12 +93,15 @@ class SessionManager:
         after its login, see `devices.py`): the session takes it over, titled `title`.
         """
         terminals = self.check_can_create(identity)
+        taps: list[Tap] = []
         try:
             if transport is not None:
                 title = title or "Device session"
             elif request.terminal is not None:
                 title = f"Terminal {request.terminal}"
-                transport = PtyTransport(adopt_terminal(terminals, request.terminal))
+                terminal = adopt_terminal(terminals, request.terminal)
+                taps += TerminalRecording.take_from(terminal)  # its own recording goes on
+                transport = PtyTransport(terminal)
             else:
                 title = "Shared shell"
                 transport = PtyTransport.spawn(terminals, cwd=self._resolve_cwd(request.cwd))
@@ -118,6 +123,7 @@ class SessionManager:
             audit=self._auditor(session),
             on_ended=self._ended,
             recording=self.recording,
+            taps=taps,
         )
         self._sessions[session.id] = live
         try:

@@ -27,8 +27,8 @@ def adopt_terminal(manager: NamedTermManager, name: str) -> PtyWithClients:
 
     Afterwards `/terminals/websocket/NAME` and `/api/terminals/NAME` answer 404, and its
     existing stock websockets are closed: the PTY is reachable only through the session.
-    Clients that are not websockets (the terminal's own recording) stay attached, and the
-    transport keeps feeding them.
+    Clients that are not websockets stay on the terminal's list but are no longer fed: the
+    session takes the terminal's own recording from it as a tap (`TerminalRecording.take_from`).
     """
     terminal: PtyWithClients | None = manager.terminals.get(name)
     if terminal is None:
@@ -96,11 +96,8 @@ class PtyTransport(Transport):
             chunks.append(data)
             size += len(data)
         text = self._decoder.decode(b"".join(chunks), final=eof)
-        if text:
-            for observer in self._terminal.clients:  # e.g. the terminal's own recording
-                observer.on_pty_read(text)
-            if self._sink is not None:
-                self._sink.on_output(text)
+        if text and self._sink is not None:
+            self._sink.on_output(text)
         if eof and self._loop is not None:
             self._loop.remove_reader(self._fd)
             self._reaping = asyncio.ensure_future(self._reap())
@@ -178,8 +175,6 @@ class PtyTransport(Transport):
                 self._loop.remove_writer(self._fd)
                 self._writing = False
         self._pending.clear()
-        for observer in self._terminal.clients:
-            observer.on_pty_died()
         self._terminal.clients.clear()
         if self._sink is not None:
             self._sink.on_exit(reason)

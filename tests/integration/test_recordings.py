@@ -201,5 +201,8 @@ async def test_a_lab_terminal_has_its_own_recording_which_goes_on_when_shared(
     cast = read_cast(await download(jp_fetch, "alice", own[0]["id"]))
     assert validate(cast) == []
     assert "own-2" in cast.output() and "shared-3" in cast.output()  # before and after sharing
+    # The session's markers (who joined, who typed) belong to the session's recording only.
+    assert not any("alice" in m.lower() for m in markers(cast))
     shared = read_cast(await download(jp_fetch, "alice", model["recording"]["id"]))
     assert "shared-3" in shared.output()
+    assert any("alice" in m.lower() for m in markers(shared))

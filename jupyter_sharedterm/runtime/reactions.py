@@ -1,0 +1,187 @@
+"""What each session event means for the runtime: frames, the audit record, the recording marker.
+
+One function per event type, in one table: adding an event is adding one function here. The
+coordinator (`live.LiveSession`) carries a `Reaction` out; taps see it next to the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ..core.ids import ParticipantId
+from ..core.session import (
+    ConnectionChanged,
+    ControlChanged,
+    ControlOffered,
+    ControlRequested,
+    Denied,
+    Ended,
+    Event,
+    InviteCreated,
+    InviteRevoked,
+    Joined,
+    OfferWithdrawn,
+    OwnerAway,
+    OwnerBack,
+    QuestionAnswered,
+    QuestionAsked,
+    Removed,
+    RoleChanged,
+    Session,
+    Typing,
+)
+
+__all__ = ["Reaction", "react"]
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """Everything the runtime does about one event (all optional)."""
+
+    roster: bool = False  # the roster changed: everyone is sent the new one
+    broadcast: Body | None = None  # a ctl body for everyone
+    after_echo: bool = False  # send `broadcast` a moment later (after the keystroke's echo)
+    notify: tuple[ParticipantId, Body] | None = None  # a ctl body for one participant's sockets
+    disconnect: tuple[ParticipantId, str] | None = None  # close their sockets (removed), reason
+    audit: tuple[str, Body] | None = None  # (action, details); never terminal data
+    marker: str | None = None  # a marker in the recordings (what people do, never what they type)
+    reader: str | None = None  # an identity that may now open the session's recording
+    end: str | None = None  # the session ended, for this reason
+
+
+_E = TypeVar("_E")
+_TABLE: dict[type, Callable[[Any, Session], Reaction]] = {}
+
+
+def _on(kind: type[_E]) -> Callable[[Callable[[_E, Session], Reaction]], None]:
+    def register(fn: Callable[[_E, Session], Reaction]) -> None:
+        _TABLE[kind] = fn
+
+    return register
+
+
+def react(event: Event, session: Session) -> Reaction:
+    """What `event` of `session` means; every event type has exactly one entry."""
+    return _TABLE[type(event)](event, session)
+
+
+def _name(session: Session, pid: ParticipantId | None) -> str:
+    p = session.participants.get(pid) if pid is not None else None
+    return p.name if p is not None else "the server"
+
+
+@_on(Joined)
+def _joined(e: Joined, s: Session) -> Reaction:
+    p = s.participants[e.participant]
+    details = {"participant": p.id, "role": e.role.value, "kind": p.kind.value}
+    return Reaction(
+        roster=True,
+        audit=("join", {**details, "invite": e.via_invite}),
+        marker=f"{p.name} was admitted as {e.role.value}",
+        reader=p.identity,
+    )
+
+
+@_on(RoleChanged)
+def _role_changed(e: RoleChanged, s: Session) -> Reaction:
+    details = {"participant": e.participant, "old": e.old.value, "new": e.new.value, "by": e.by}
+    return Reaction(
+        roster=True,
+        notify=(e.participant, {"type": "role", "role": e.new.value}),
+        audit=("role_change", details),
+        marker=f"{_name(s, e.participant)} is now {e.new.value} (by {_name(s, e.by)})",
+    )
+
+
+@_on(Removed)
+def _removed(e: Removed, s: Session) -> Reaction:
+    return Reaction(
+        roster=True,
+        disconnect=(e.participant, "You were removed from this session."),
+        audit=("remove", {"participant": e.participant, "by": e.by}),
+        marker=f"{_name(s, e.participant)} was removed by {_name(s, e.by)}",
+    )
+
+
+@_on(ConnectionChanged)
+def _connection_changed(e: ConnectionChanged, s: Session) -> Reaction:
+    return Reaction(
+        roster=True,
+        audit=("connect" if e.connected else "disconnect", {"participant": e.participant}),
+        marker=f"{_name(s, e.participant)} {'joined' if e.connected else 'left'}",
+    )
+
+
+@_on(ControlChanged)
+def _control_changed(e: ControlChanged, s: Session) -> Reaction:
+    label = None if e.participant is None else f"{_name(s, e.participant)} took the keyboard"
+    return Reaction(roster=True, marker=label)
+
+
+# Control requests and offers have no wire message yet (the structured handoff, issue 14, adds
+# them); they are handoff steps, so they are marked in the recording already.
+@_on(ControlRequested)
+def _control_requested(e: ControlRequested, s: Session) -> Reaction:
+    return Reaction(marker=f"{_name(s, e.participant)} asked for the keyboard")
+
+
+@_on(ControlOffered)
+def _control_offered(e: ControlOffered, s: Session) -> Reaction:
+    return Reaction(marker=f"{_name(s, e.by)} offered the keyboard to {_name(s, e.to)}")
+
+
+@_on(OfferWithdrawn)
+def _offer_withdrawn(e: OfferWithdrawn, s: Session) -> Reaction:
+    return Reaction(marker=f"the offer of the keyboard to {_name(s, e.to)} was withdrawn")
+
+
+@_on(Typing)
+def _typing(e: Typing, s: Session) -> Reaction:
+    return Reaction(broadcast={"type": "typing", "participant": e.participant}, after_echo=True)
+
+
+@_on(OwnerAway)
+def _owner_away(e: OwnerAway, s: Session) -> Reaction:
+    message = f"No owner is connected; the session ends in {e.grace:g} s unless one returns."
+    return Reaction(broadcast={"type": "notice", "code": "owner_away", "message": message})
+
+
+@_on(OwnerBack)
+def _owner_back(e: OwnerBack, s: Session) -> Reaction:
+    message = "An owner is back."
+    return Reaction(broadcast={"type": "notice", "code": "owner_back", "message": message})
+
+
+@_on(Denied)
+def _denied(e: Denied, s: Session) -> Reaction:
+    return Reaction(audit=("deny", {"participant": e.participant, "action": e.action.value}))
+
+
+@_on(InviteCreated)
+def _invite_created(e: InviteCreated, s: Session) -> Reaction:
+    details = {"invite": e.invite, "role": e.role.value, "by": e.by}
+    return Reaction(audit=("invite_create", details))
+
+
+@_on(InviteRevoked)
+def _invite_revoked(e: InviteRevoked, s: Session) -> Reaction:
+    return Reaction(audit=("invite_revoke", {"invite": e.invite, "by": e.by}))
+
+
+@_on(QuestionAsked)
+def _question_asked(e: QuestionAsked, s: Session) -> Reaction:
+    return Reaction(broadcast={"type": "question", **e.question.describe()})
+
+
+@_on(QuestionAnswered)
+def _question_answered(e: QuestionAnswered, s: Session) -> Reaction:
+    return Reaction(broadcast={"type": "question_answered", "id": e.question, "by": e.by})
+
+
+@_on(Ended)
+def _ended(e: Ended, s: Session) -> Reaction:
+    return Reaction(audit=("end", {"reason": e.reason, "by": e.by}), end=e.reason)
