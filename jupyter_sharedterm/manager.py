@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 from terminado.management import NamedTermManager
 
 from .core.errors import DomainError, ErrorCode
 from .core.invites import SecretHasher
 from .core.session import BAD_LINK, Participant, Session
+from .directory import MemoryDirectory, SessionDirectory
 from .live import LiveConfig, LiveSession, RecordingConfig
 from .protocol import CreateSession
 from .recording.store import RecordingMeta
@@ -23,8 +23,6 @@ from .transports.base import Transport, TransportError
 from .transports.pty import PtyTransport, adopt_terminal
 
 __all__ = ["SessionManager", "user_identity"]
-
-ENDED_KEPT: Final = 100  # ended sessions still answer "ended" (410) rather than "unknown" (404)
 
 
 def user_identity(username: str) -> str:
@@ -45,15 +43,16 @@ class SessionManager:
         root_dir: str,
         hasher: SecretHasher | None = None,
         recording: RecordingConfig | None = None,
+        directory: SessionDirectory | None = None,
     ) -> None:
         self._terminal_manager = terminal_manager
         self._emit_audit = emit_audit
         self._config = config
         self._max_sessions_per_user = max_sessions_per_user
         self._root_dir = root_dir
-        # A fresh key per server process: links die with the process, as sessions do.
+        # Default: a fresh key per process (the app passes `invite_key` when one is set).
         self.hasher = hasher or SecretHasher(os.urandom(32))
-        self._sessions: OrderedDict[str, LiveSession] = OrderedDict()
+        self._sessions = directory or MemoryDirectory()
         self.recording = recording
 
     def check_can_create(self, identity: str) -> NamedTermManager:
@@ -63,7 +62,7 @@ class SessionManager:
         """
         mine = [
             s
-            for s in self._sessions.values()
+            for s in self._sessions
             if s.session.active and (p := s.session.find(identity)) and p.role.value == "owner"
         ]
         if len(mine) >= self._max_sessions_per_user:
@@ -125,11 +124,11 @@ class SessionManager:
             recording=self.recording,
             taps=taps,
         )
-        self._sessions[session.id] = live
+        self._sessions.add(live)
         try:
             await live.start()
         except (TransportError, OSError) as e:
-            del self._sessions[session.id]
+            self._sessions.discard(session.id)
             await transport.close()
             if isinstance(e, TransportError):
                 raise DomainError(ErrorCode.UNAVAILABLE, str(e)) from None
@@ -158,14 +157,14 @@ class SessionManager:
 
     def session_of_invite(self, invite_id: str) -> LiveSession:
         """The session an invite belongs to; unknown ids get the same answer as bad secrets."""
-        for live in self._sessions.values():
-            if invite_id in live.session.invites:
-                return live
-        raise DomainError(ErrorCode.NOT_FOUND, BAD_LINK)
+        live = self._sessions.by_invite(invite_id)
+        if live is None:
+            raise DomainError(ErrorCode.NOT_FOUND, BAD_LINK)
+        return live
 
     def live_recording(self, rid: str) -> RecordingMeta | None:
         """The in-memory metadata of a recording still being made (its file may lag a tick)."""
-        for live in self._sessions.values():
+        for live in self._sessions:
             if live.recorder is not None and live.recorder.id == rid:
                 return live.recorder.meta
         return None
@@ -174,20 +173,17 @@ class SessionManager:
         return time.time()
 
     def visible_to(self, identity: str) -> list[LiveSession]:
-        return [s for s in self._sessions.values() if s.session.find(identity) is not None]
+        return [s for s in self._sessions if s.session.find(identity) is not None]
 
     async def shutdown(self) -> None:
         """End every session (the server is stopping) and release their terminals."""
-        lives = list(self._sessions.values())
+        lives = list(self._sessions)
         for live in lives:
             live.end(None, "The server is shutting down.")
         await asyncio.gather(*(live.wait_closed() for live in lives), return_exceptions=True)
 
     def _ended(self, live: LiveSession) -> None:
-        # Keep the ended session (410 for its links) but bound how many are kept.
-        ended = [sid for sid, s in self._sessions.items() if not s.session.active]
-        for sid in ended[: max(0, len(ended) - ENDED_KEPT)]:
-            del self._sessions[sid]
+        self._sessions.ended(live)
 
     def _resolve_cwd(self, cwd: str | None) -> str:
         root = os.path.realpath(self._root_dir)
