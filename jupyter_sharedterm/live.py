@@ -11,9 +11,9 @@ cannot delay a keystroke, and a slow client only ever delays itself.
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,12 +32,11 @@ from .runtime.reactions import Reaction, react
 from .runtime.record import RecordingTap
 from .runtime.repaint import ScreenTap
 from .runtime.taps import Tap, Taps
-from .screen import ScreenMirror
+from .screen import ScreenMirror, ScreenModel
 from .transports.base import Transport, TransportClosed, TransportError
 
 __all__ = ["Audit", "LiveConfig", "LiveSession", "RecordingConfig"]
 
-log = logging.getLogger(__name__)
 
 _RECORDING_FAILED = (
     "The recording cannot be written (is the disk full?), so input is paused until it can. "
@@ -142,11 +141,9 @@ class LiveSession:
         return self.session.id
 
     @property
-    def mirror(self) -> ScreenMirror:
+    def mirror(self) -> ScreenModel:
         """The screen a late joiner is painted from."""
-        mirror = self._screen.mirror
-        assert isinstance(mirror, ScreenMirror)
-        return mirror
+        return self._screen.mirror
 
     @property
     def recorder(self) -> Recorder | None:
@@ -279,10 +276,13 @@ class LiveSession:
 
     # --- management (called by the REST handlers) -------------------------------------------------
 
+    # Each change is published (told, audited, marked) even when the core refuses it: a refusal
+    # may still record a denial.
+
     def join(
         self, invite_id: str, secret: str, *, identity: str, name: str, kind: Kind
     ) -> Participant:
-        try:
+        with self._publishing():
             return self.session.redeem(
                 invite_id,
                 secret,
@@ -292,25 +292,19 @@ class LiveSession:
                 now=self._clock(),
                 hasher=self.hasher,
             )
-        finally:
-            self._publish()
 
     def set_role(self, actor: ParticipantId, target: ParticipantId, role: Role) -> None:
-        try:
+        with self._publishing():
             self.session.set_role(actor, target, role)
-        finally:
-            self._publish()
 
     def remove(self, actor: ParticipantId, target: ParticipantId) -> None:
-        try:
+        with self._publishing():
             self.session.remove(actor, target)
-        finally:
-            self._publish()
 
     def create_invite(
         self, actor: ParticipantId, request: protocol.InviteRequest
     ) -> tuple[Invite, str]:
-        try:
+        with self._publishing():
             return self.session.create_invite(
                 actor,
                 role=request.role,
@@ -319,27 +313,19 @@ class LiveSession:
                 now=self._clock(),
                 hasher=self.hasher,
             )
-        finally:
-            self._publish()
 
     def revoke_invite(self, actor: ParticipantId, invite_id: str) -> None:
-        try:
+        with self._publishing():
             self.session.revoke_invite(actor, invite_id)
-        finally:
-            self._publish()
 
     def end(self, actor: ParticipantId | None, reason: str) -> None:
-        try:
+        with self._publishing():
             self.session.end(actor, reason)
-        finally:
-            self._publish()
 
     def set_recording_paused(self, actor: ParticipantId, paused: bool) -> None:
         """Pause or resume the shared recording (owners only); everyone is told."""
-        try:
+        with self._publishing():
             p = self.session.authorize(actor, Action.MANAGE)
-        finally:
-            self._publish()
         tap = self._recording_tap
         if tap is None:
             raise DomainError(ErrorCode.CONFLICT, "Sessions are not recorded on this server.")
@@ -367,12 +353,17 @@ class LiveSession:
 
     def require(self, actor: ParticipantId, action: Action) -> None:
         """Raise FORBIDDEN (audited) unless `actor` may do `action`."""
-        try:
+        with self._publishing():
             self.session.authorize(actor, action)
-        finally:
-            self._publish()
 
     # --- events: react once per event -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _publishing(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self._publish()
 
     def _publish(self) -> None:
         self.session.tick(time.monotonic())
