@@ -456,10 +456,10 @@ class Session:
             self._events.append(ConnectionChanged(pid, False))
 
     def owners_connected(self) -> bool:
-        return any(
-            p.connections > 0 and p.role is Role.OWNER and not p.removed
-            for p in self.participants.values()
-        )
+        for p in self.participants.values():  # a plain loop: `tick` runs on every keystroke
+            if p.connections and p.role is Role.OWNER and not p.removed:
+                return True
+        return False
 
     # --- time ---------------------------------------------------------------------------------
 
@@ -486,21 +486,11 @@ class Session:
         elif now - self._owners_away_since >= self.timers.owner_grace:
             self.end(None, "No owner returned to the session.")
 
-    def _throttled(self, last: dict[ParticipantId, float], pid: ParticipantId, gap: float) -> bool:
-        """True if `pid` did this less than `gap` seconds ago; otherwise notes it is now."""
-        now = self._now
-        if now is None:
-            return False
-        before = last.get(pid)
-        if before is not None and now - before < gap:
-            return True
-        last[pid] = now
-        return False
-
     # --- the terminal ----------------------------------------------------------------------------
 
-    def type(self, pid: ParticipantId, text: str) -> str:
-        """Authorize input `text` from `pid`; returns what to write to the terminal.
+    def type(self, pid: ParticipantId, text: str, now: float) -> str:
+        """Authorize input `text` from `pid` at `now` (the clock of `tick`); returns what to
+        write to the terminal.
 
         Only the terminal in control answers terminal queries (one answer, not one per browser),
         so others' automatic replies are dropped: nothing is left to write ("") is not an error.
@@ -514,9 +504,12 @@ class Session:
             if not text:
                 return ""
         self.authorize(pid, Action.TYPE)
-        self.control.typed(pid)
+        if self.control.holder != pid:
+            self.control.typed(pid)
         typed = strip_reports(text)  # a terminal's automatic replies are not typing
-        if typed and not self._throttled(self._typing_at, pid, self.timers.typing_interval):
+        last = self._typing_at.get(pid)
+        if typed and (last is None or now - last >= self.timers.typing_interval):
+            self._typing_at[pid] = now
             self._events.append(Typing(pid))
         return text
 
@@ -662,7 +655,11 @@ class Session:
         return p
 
     def _denied(self, pid: ParticipantId, action: Action) -> None:
-        if not self._throttled(self._denied_at, pid, self.timers.denial_interval):
+        # Throttled on the last tick's clock: a refusal has no `now` of its own.
+        now, last = self._now, self._denied_at.get(pid)
+        if now is None or last is None or now - last >= self.timers.denial_interval:
+            if now is not None:
+                self._denied_at[pid] = now
             self._events.append(Denied(pid, action))
 
     def _admit(
