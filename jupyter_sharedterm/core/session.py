@@ -3,8 +3,8 @@
 Every method that changes state checks permission first and records what happened as an
 event; the runtime drains the events to tell participants, write the audit log and close
 sockets. Nothing here does I/O, so the rules can be tested (and model-checked) on their own.
-Rules that wait on time (an absent owner, throttles) run from `tick(now)`, which the runtime
-calls with a monotonic clock: the session never reads a clock itself.
+Rules in time (an absent owner's grace, the typing and denial throttles) run on the monotonic
+clock the runtime passes in (`tick(now)`, `type(..., now)`): the session never reads a clock.
 """
 
 from __future__ import annotations
