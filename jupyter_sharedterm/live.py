@@ -28,7 +28,7 @@ from .protocol import CloseCode
 from .recording.recorder import Recorder, RecorderState, WriteErrorPolicy
 from .recording.store import RecordingStore
 from .runtime.coalesce import Coalescer
-from .runtime.reactions import Reaction, react
+from .runtime.reactions import Reaction, Reactor
 from .runtime.record import RecordingTap
 from .runtime.repaint import ScreenTap
 from .runtime.taps import Tap, Taps
@@ -142,6 +142,7 @@ class LiveSession:
         self._recording_tap: RecordingTap | None = None
         self._recording_message = "This session is recorded."
         self._output = Coalescer(c.coalesce_seconds, self._send_output)
+        self._reactor = Reactor(session)
         self.clients: set[Client] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
@@ -387,7 +388,7 @@ class LiveSession:
             return
         roster_changed = False
         for event in events:
-            reaction = react(event, self.session)
+            reaction = self._reactor.react(event)
             self._taps.event(event, reaction)
             self._carry_out(reaction)
             roster_changed |= reaction.roster
@@ -428,11 +429,13 @@ class LiveSession:
             participants=[p.identity for p in s.current()],
             rows=rows,
             cols=cols,
-            title=s.title,
+            # Whose session it was: recordings of one terminal shared twice can be told apart.
+            title=f"{s.title} ({s.owners()[0].name})",
             capture_input=config.capture_input,
             on_write_error=config.on_write_error,
             on_state_change=self._recording_changed,
             snapshot=self._screen.screen,
+            screen=self._screen.screen(),  # a terminal shared mid-way: from its screen
         )
 
     def _recording_changed(self, state: RecorderState, detail: str) -> None:
