@@ -186,7 +186,7 @@ def marked(s: Session) -> None:
     s.run("stat -c %a svc.env")
 
 
-def heldout_shell(s: Session) -> None:
+def round1_shell(s: Session) -> None:
     """Held out: written after the rules were tuned; not used to tune them."""
     s.run("mkdir -p ~/rel && cd ~/rel")
     s.run("python3 -c 'print(40 + 2)'")
@@ -210,7 +210,7 @@ SCENARIOS = {
     "bash_basics": (basics, f"PS1='{PLAIN_PS1}'\n"),
     "bash_editing": (editing, f"PS1='{PLAIN_PS1}'\n"),
     "bash_marked": (marked, MARKED_RC),
-    "heldout_bash": (heldout_shell, f"PS1='{PLAIN_PS1}'\n"),
+    "round1_bash": (round1_shell, f"PS1='{PLAIN_PS1}'\n"),
 }
 
 

@@ -14,9 +14,10 @@ __all__ = ["Dialect", "Prompt", "match_prompt"]
 
 Dialect = Literal["shell", "routeros", "ios", "junos"]
 
-# RouterOS 7: "[admin@MikroTik] > ", "[admin@MikroTik] /ip/address> ", "[admin@R1] <SAFE> ".
+# RouterOS: "[admin@MikroTik] > ", "[admin@MikroTik] /ip/address> " (v6: "ip address> "); in
+# Safe Mode "<SAFE>" takes the place of ">": "[admin@MikroTik] /ip/route<SAFE> ".
 _ROUTEROS = re.compile(
-    r"\[(?P<user>[\w.-]+)@(?P<host>[^\]\s]+)\]\s+(?P<path>/[\w/ .-]*?)?\s*(?P<safe><SAFE>)?\s*>\s?"
+    r"\[(?P<user>[\w.-]+)@(?P<host>[^\]\s]+)\]\s+(?P<path>/?[\w/ .-]*?)\s*(?:(?P<safe><SAFE>)|>)\s?"
 )
 # Junos: "user@host> " (operational) or "user@host# " (configuration); the "[edit]" banner
 # above it is output. Hostnames may carry ":RE0" style suffixes in dual-RE systems.

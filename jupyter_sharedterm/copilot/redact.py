@@ -212,7 +212,8 @@ def _pieces(text: str, findings: list[Finding]) -> Iterator[str]:
     pos = 0
     for f in findings:
         yield text[pos : f.start]
-        yield _placeholder(f)
+        # A multi-line secret keeps its line count, so text stays aligned with its lines.
+        yield _placeholder(f) + "\n" * text.count("\n", f.start, f.end)
         pos = f.end
     yield text[pos:]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .redact import redact
 from .rules import Verdict, classify
-from .transcript import Command, Transcript
+from .transcript import Command, OutputLine, Transcript
 
 __all__ = ["Analysis", "analyze_transcript", "format_time"]
 
@@ -58,8 +58,29 @@ class Analysis:
 
 
 def analyze_transcript(transcript: Transcript) -> Analysis:
-    """Classify every command of a segmented session."""
-    return Analysis(transcript, [classify(c) for c in transcript.commands])
+    """Classify every command of a segmented session, then redact its text and output.
+
+    Redaction happens here, before any answer is built, because a secret quoted out of its
+    context ("the work centres on S3cr3t") no longer looks like one.
+    """
+    verdicts = [classify(c) for c in transcript.commands]
+    for command in transcript.commands:
+        _redact_command(command)
+    transcript.preamble[:] = _redacted_lines(transcript.preamble)
+    return Analysis(transcript, verdicts)
+
+
+def _redact_command(command: Command) -> None:
+    command.text = redact(command.text)
+    command.output[:] = _redacted_lines(command.output)
+
+
+def _redacted_lines(lines: list[OutputLine]) -> list[OutputLine]:
+    """Lines redacted together, so a secret spanning lines (a private key) is seen whole."""
+    if not lines:
+        return lines
+    redacted = redact("\n".join(line.text for line in lines)).split("\n")
+    return [OutputLine(line.time, text) for line, text in zip(lines, redacted, strict=True)]
 
 
 def _first_line(text: str) -> str:
@@ -116,7 +137,7 @@ def _last_lines(analysis: Analysis, lines: int) -> list[tuple[Command, Verdict]]
         if budget <= 0:
             break
         chosen.append((cmd, verdict))
-        budget -= 1 + cmd.text.count("\n") + len(cmd.output)
+        budget -= 1 + cmd.text.count("\n") + cmd.output_count
     chosen.reverse()
     return chosen
 

@@ -71,10 +71,12 @@ _SHELL_ERROR = re.compile(
     r"^(?:E|Error|error|fatal|FATAL|ERROR)(?:\[\w+\])?: |^Error from server|^Failed to |"
     r"^Job for \S+ failed|^sudo: .*incorrect password|^Unit \S+ not found"
 )
-# "Do you want to continue? [Y/n] n", "Reboot, yes? [y/N]: n", "Proceed with reload? [confirm]n",
+# "Do you want to continue? [Y/n] n", IOS "Reset ALL OSPF processes? [no]: no",
+# "Reboot, yes? [y/N]: n", "Proceed with reload? [confirm]n",
 # "Reboot the system ? [yes,no] (no) no", terraform's "Enter a value: no".
 _QUESTION = re.compile(
-    r"(?:[?:]\s*(?:[\[(](?:[yY]/[nN]|yes[/,]no|confirm)[\])])(?:\s*\(no\))?:?|Enter a value:|\?)"
+    r"(?:[?:]\s*(?:[\[(](?:[yY]/[nN]|yes[/,]no|confirm)[\])])(?:\s*\(no\))?:?|"
+    r"Enter a value:|\?(?:\s*\[no\]:?)?)"
     r"\s*(?P<answer>\S*)\s*$"
 )
 _REFUSED = re.compile(

@@ -18,8 +18,10 @@ from ..recording.asciicast import Event
 from ..screen.emulator import TerminalScreen
 from .prompts import Dialect, Prompt, match_prompt
 
-__all__ = ["Command", "OutputLine", "Transcript", "segment"]
+__all__ = ["KEPT_OUTPUT_LINES", "Command", "OutputLine", "Transcript", "segment"]
 
+# Output lines kept per command at each end: errors come first, results last.
+KEPT_OUTPUT_LINES = 200
 # An editor's status line after a write: vim `"notes.txt" 3L, 42B written`, nano
 # `[ Wrote 3 lines ]`.
 _WROTE_FILE = re.compile(r'"(?P<file>[^"]+)".*\bwritten\b|\[ Wrote \d+ lines? \]')
@@ -50,7 +52,9 @@ class Command:
         target: host (with user where the prompt shows it).
         privilege: see `Prompt.privilege`.
         menu: RouterOS menu path at the prompt.
-        output: the lines it printed, in order.
+        output: the lines it printed, in order: the first and last `KEPT_OUTPUT_LINES` of them
+            when it printed more (a long session's memory stays bounded).
+        output_count: how many lines it printed in all.
         exit_status: from an OSC 133 D mark, when the shell sends one.
         wrote_files: files a full-screen editor reported writing while it ran.
         end_time: when its output ended (the next prompt), or None while it runs.
@@ -64,6 +68,7 @@ class Command:
     privilege: str
     menu: str = ""
     output: list[OutputLine] = field(default_factory=list)
+    output_count: int = 0
     exit_status: int | None = None
     wrote_files: list[str] = field(default_factory=list)
     end_time: float | None = None
@@ -319,6 +324,9 @@ class _Segmenter:
                 return
         self._heredoc = None
         self._continues = False
+        cmd.output_count += 1
+        if len(cmd.output) >= 2 * KEPT_OUTPUT_LINES:
+            del cmd.output[KEPT_OUTPUT_LINES]  # keep the head, slide the tail
         cmd.output.append(OutputLine(time, text))
 
 
