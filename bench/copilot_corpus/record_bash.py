@@ -206,11 +206,41 @@ def round1_shell(s: Session) -> None:
     s.run("chmod +x no-such-script")
 
 
+def heldout_round2(s: Session) -> None:
+    """Held out in round 2: written after every rule change, scored once, never tuned on."""
+    s.run("mkdir -p ~/ops2/logs && cd ~/ops2")
+    s.run("printf 'line one\\nline two\\n' > logs/app.log")
+    s.run("tar czf logs.tgz logs")
+    s.run("tar tzf logs.tgz")
+    s.keys("\x12")  # Ctrl-R: reverse history search
+    s.type("czf")
+    s.keys(ENTER)
+    s.idle()
+    s.type("cat > key.pem <<'KEY'")
+    s.keys(ENTER)
+    s.run("-----BEGIN PRIVATE KEY-----")
+    s.run("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCanaryPrivKeyR2xQ")
+    s.run("-----END PRIVATE KEY-----")
+    s.run("KEY")
+    s.run("head -c 40 key.pem; sleep 0.4; tail -c +41 key.pem", quiet=0.8)
+    s.run("truncate -s 0 logs/app.log")
+    s.run("echo $((6 * 7))")
+    s.run("git init -q . && git checkout -q -b feature")
+    s.run("git stash list")
+    s.run("git config user.name")
+    s.run("export SERVICE_TOKEN=sk-CanaryRound2Token0123456789abcdef")
+    s.run("ls -la logs")
+    s.run("rm -f logs.tgz key.pem")
+    s.run("crontab -l")
+    s.run("ip route")
+
+
 SCENARIOS = {
     "bash_basics": (basics, f"PS1='{PLAIN_PS1}'\n"),
     "bash_editing": (editing, f"PS1='{PLAIN_PS1}'\n"),
     "bash_marked": (marked, MARKED_RC),
     "round1_bash": (round1_shell, f"PS1='{PLAIN_PS1}'\n"),
+    "heldout_bash2": (heldout_round2, f"PS1='{PLAIN_PS1}'\n"),
 }
 
 

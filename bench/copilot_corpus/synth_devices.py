@@ -581,7 +581,184 @@ def main() -> None:
     junos_tune()
     routeros_tune()
     round1()
+    heldout_round2()
     print("written")
+
+
+def heldout_round2() -> None:
+    """Held out in round 2: written after every rule change, scored once, never tuned on."""
+    r = "acc-sw7"
+    render(
+        "heldout_ios2",
+        [
+            Step(
+                f"{r}#",
+                "show interfaces status | include notconnect",
+                [
+                    "Gi1/0/14                     notconnect   20           auto   auto "
+                    "10/100/1000BaseTX"
+                ],
+                False,
+            ),
+            Step(
+                f"{r}#",
+                "configure terminal",
+                ["Enter configuration commands, one per line.  End with CNTL/Z."],
+                False,
+            ),
+            Step(f"{r}(config)#", "interface range GigabitEthernet1/0/14 - 15", [], False),
+            Step(f"{r}(config-if-range)#", "switchport access vlan 30", [], True),
+            Step(f"{r}(config-if-range)#", "shutdown", [], True),
+            Step(f"{r}(config-if-range)#", "exit", [], False),
+            Step(f"{r}(config)#", "line vty 0 4", [], False),
+            Step(f"{r}(config-line)#", "password 0 VtyCanaryPw77", [], True),
+            Step(f"{r}(config-line)#", "transport input ssh", [], True),
+            Step(f"{r}(config-line)#", "end", [], False),
+            Step(
+                f"{r}#",
+                "show vlan brief | include 30",
+                ["30   users                            active    Gi1/0/14, Gi1/0/15"],
+                False,
+            ),
+            Step(
+                f"{r}#",
+                "clear counters GigabitEthernet1/0/14",
+                ['Clear "show interface" counters on this interface [confirm]y'],
+                True,
+            ),
+            Step(f"{r}#", "show ip route 10.9.9.9", ["% Network not in table"], False),
+        ],
+        [""],
+        f"{r}#",
+        {
+            "split": "heldout",
+            "canaries": ["VtyCanaryPw77"],
+            "keep": ["Gi1/0/14", "10.9.9.9"],
+            "facts": {
+                "summary": [["vlan 30", 2], ["shutdown", 1]],
+                "handoff": [["acc-sw7", 2], ["unsaved", 3]],
+            },
+        },
+    )
+    op, cf = "lab@srx-fw1> ", "lab@srx-fw1# "
+    render(
+        "heldout_junos2",
+        [
+            Step(
+                op,
+                "show security policies from-zone trust to-zone untrust",
+                ["From zone: trust, To zone: untrust", "  Policy: allow-web, State: enabled"],
+                False,
+            ),
+            Step(op, "configure exclusive", ["Entering configuration mode", "", "[edit]"], False),
+            Step(cf, "rollback 1", ["load complete", "", "[edit]"], True),
+            Step(
+                cf,
+                "show | compare rollback 0",
+                ["[edit security policies]", "-    policy old {", "", "[edit]"],
+                False,
+            ),
+            Step(
+                cf,
+                'set security ike policy IKE-POL pre-shared-key ascii-text "IkeCanaryPsk2026"',
+                ["", "[edit]"],
+                True,
+            ),
+            Step(
+                cf,
+                "commit check",
+                [
+                    "error: IKE policy IKE-POL: proposal missing",
+                    "error: configuration check-out failed",
+                    "",
+                    "[edit]",
+                ],
+                False,
+            ),
+            Step(cf, "delete security ike policy IKE-POL", ["", "[edit]"], True),
+            Step(cf, "commit and-quit", ["commit complete", "Exiting configuration mode"], True),
+            Step(
+                op,
+                "show system commit | head 2",
+                [
+                    "0   2026-12-04 17:40:02 UTC by lab via cli",
+                    "1   2026-12-01 09:12:44 UTC by lab via cli",
+                ],
+                False,
+            ),
+        ],
+        [""],
+        op,
+        {
+            "split": "heldout",
+            "canaries": ["IkeCanaryPsk2026"],
+            "keep": ["IKE-POL", "proposal missing"],
+            "facts": {
+                "summary": [["rollback 1", 2], ["commit", 1]],
+                "handoff": [["srx-fw1", 2], ["operational", 1]],
+            },
+        },
+    )
+    base = "[admin@core-ccr] "
+    render(
+        "heldout_routeros2",
+        [
+            Step(
+                base + "> ",
+                "/ip/firewall/nat/print",
+                [
+                    "Flags: X - disabled, I - invalid; D - dynamic",
+                    " 0    chain=srcnat action=masquerade out-interface=ether1",
+                ],
+                False,
+            ),
+            Step(
+                base + "> ",
+                "/ip/firewall/nat/add chain=dstnat protocol=tcp dst-port=8443 "
+                "action=dst-nat to-addresses=10.77.0.10 to-ports=443",
+                [],
+                True,
+            ),
+            Step(base + "> ", "/interface/ethernet/set ether3 disabled=yes", [], True),
+            Step(
+                base + "> ",
+                "/system/backup/save name=pre-change",
+                ["Configuration backup saved"],
+                True,
+            ),
+            Step(
+                base + "> ",
+                "/certificate/import file-name=vpn.p12 passphrase=P12CanaryPass",
+                ["     certificates-imported: 1"],
+                True,
+            ),
+            Step(
+                base + "> ",
+                "/tool/ping 10.77.0.10 count=2",
+                [
+                    "  SEQ HOST                                     SIZE TTL TIME       STATUS",
+                    "    0 10.77.0.10                                 56  64 0ms412us",
+                    "    sent=2 received=2 packet-loss=0%",
+                ],
+                False,
+            ),
+            Step(base + "> ", "/ip/route/remove [find where dst-address=10.99.0.0/16]", [], True),
+            Step(
+                base + "> ",
+                '/log/print where topics~"firewall"',
+                ["17:41:02 firewall,info dstnat: in:ether1 out:(unknown 0)"],
+                False,
+            ),
+        ],
+        [""],
+        base + "> ",
+        {
+            "split": "heldout",
+            "canaries": ["P12CanaryPass"],
+            "keep": ["10.77.0.10", "ether3", "8443"],
+            "facts": {"summary": [["8443", 2], ["ether3", 1]], "handoff": [["core-ccr", 2]]},
+        },
+    )
 
 
 if __name__ == "__main__":
