@@ -101,7 +101,9 @@ def score_session(cast: Cast, labels: dict[str, Any]) -> dict[str, Any]:
         if not any(c in line.text for c in labels["canaries"])
     ]
     redacted = analyze_events(cast.events, cast.width, cast.height).commands
-    redacted_text = "\n".join(c.text + "\n" + "\n".join(o.text for o in c.output) for c in redacted)
+    redacted_text = "\n".join(
+        f"{c.target}\n{c.text}\n" + "\n".join(o.text for o in c.output) for c in redacted
+    )
     return {
         "commands": (len(pairs), len(predicted), len(wanted)),
         "state": (tp, fp, fn),
@@ -161,6 +163,28 @@ def _scaled(cast: Cast, target_bytes: int) -> list[Event]:
     return events
 
 
+def _output_heavy(target_bytes: int) -> list[Event]:
+    """A session whose bytes are mostly command output, as a long session's are: a prompt, a
+    command typed key by key, 2000 syslog-like lines in 4 KiB reads; repeated."""
+    events: list[Event] = []
+    t, size, n = 0.0, 0, 0
+    while size < target_bytes:
+        n += 1
+        command = f"tail -n 2000 /var/log/app{n % 7}.log"
+        chunks = ["root@web1:~# ", *command, "\r\n"]
+        body = "".join(
+            f"Dec  4 17:{i % 60:02d}:{n % 60:02d} web1 app[{1000 + i}]: request {n}-{i} "
+            f"path=/api/v1/items/{i} status={200 if i % 97 else 503} ms={i % 300}\r\n"
+            for i in range(2000)
+        )
+        chunks += [body[i : i + 4096] for i in range(0, len(body), 4096)]
+        for data in chunks:
+            t += 0.01
+            events.append(Event(t, "o", data))
+            size += len(data)
+    return events
+
+
 def speed(sessions: list[tuple[str, Cast, dict[str, Any]]]) -> dict[str, Any]:
     by_name = {name: cast for name, cast, _ in sessions}
     base = by_name["bash_basics"]
@@ -178,18 +202,27 @@ def speed(sessions: list[tuple[str, Cast, dict[str, Any]]]) -> dict[str, Any]:
         start = time.perf_counter()
         analyze(cast, 200)
         runs.append(time.perf_counter() - start)
-    big = Cast(base.header, _scaled(base, 50 * 1024 * 1024), False, 0)
-    size = sum(len(e.data.encode()) for e in big.events)
-    start = time.perf_counter()
-    result = analyze(big)
-    big_seconds = time.perf_counter() - start
-    return {
+    figures: dict[str, Any] = {
         "four_actions_200_lines_ms": round(min(runs) * 1000, 1),
         "lines": lines,
-        "big_session_mb": round(size / 1024 / 1024, 1),
-        "big_session_seconds": round(big_seconds, 2),
-        "big_session_commands": len(result["commands"]),
     }
+    # A 50 MB session of mostly output; and the worst case, a session of nothing but typing
+    # (one output event per keystroke echo), measured on 1 MB.
+    for label, events in (
+        ("output_heavy", _output_heavy(50 * 1024 * 1024)),
+        ("typing_only", _scaled(base, 1024 * 1024)),
+    ):
+        big = Cast(base.header, events, False, 0)
+        size = sum(len(e.data.encode()) for e in events)
+        start, cpu = time.perf_counter(), time.process_time()
+        result = analyze(big)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        figures[f"{label}_cpu_seconds"] = round(cpu, 2)
+        figures[f"{label}_mb"] = round(size / 1024 / 1024, 1)
+        figures[f"{label}_seconds"] = round(seconds, 2)
+        figures[f"{label}_commands"] = len(result["commands"])
+        figures[f"{label}_mb_per_s"] = round(size / 1024 / 1024 / seconds, 2)
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -215,9 +215,11 @@ def summary(analysis: Analysis, lines: int = 200) -> str:
     return redact(_limit_words(" ".join(parts), SUMMARY_MAX_WORDS))
 
 
-def changes(analysis: Analysis) -> list[dict[str, Any]]:
+def changes(
+    analysis: Analysis, entries: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """The commands that changed state, in order, with the rule that decided each."""
-    return [e for e in command_entries(analysis) if e["changes_state"]]
+    return [e for e in entries or command_entries(analysis) if e["changes_state"]]
 
 
 def _pending_risks(analysis: Analysis) -> list[str]:
@@ -486,10 +488,11 @@ def _check_after(pairs: list[tuple[Command, Verdict]], index: int) -> Command | 
 
 def to_json(analysis: Analysis, lines: int = 200) -> dict[str, Any]:
     """The whole answer, in the shape CONTRACT.md gives for `jupyter sharedterm copilot --json`."""
+    entries = command_entries(analysis)
     return {
-        "commands": command_entries(analysis),
+        "commands": entries,
         "summary": summary(analysis, lines),
-        "changes": changes(analysis),
+        "changes": changes(analysis, entries),
         "handoff": handoff(analysis),
         "procedure": procedure(analysis),
         "provider_payloads": [],

@@ -21,7 +21,7 @@ from .prompts import Dialect, Prompt, match_prompt
 __all__ = ["KEPT_OUTPUT_LINES", "Command", "OutputLine", "Transcript", "segment"]
 
 # Output lines kept per command at each end: errors come first, results last.
-KEPT_OUTPUT_LINES = 200
+KEPT_OUTPUT_LINES = 60
 # An editor's status line after a write: vim `"notes.txt" 3L, 42B written`, nano
 # `[ Wrote 3 lines ]`.
 _WROTE_FILE = re.compile(r'"(?P<file>[^"]+)".*\bwritten\b|\[ Wrote \d+ lines? \]')
@@ -102,6 +102,10 @@ class _Line(NamedTuple):
 
 
 _ALT_SCREEN_MODES = frozenset({47, 1047, 1049})
+# What ends a run of plain lines: any control but CR and LF (which must come as CR LF pairs).
+_NOT_PLAIN = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Lines at the end of a chunk that always go through the emulator.
+_EMULATED_TAIL_LINES = 3
 
 
 class _ReadingScreen(TerminalScreen):
@@ -162,6 +166,40 @@ class _ReadingScreen(TerminalScreen):
             self._wrapped.discard(self.cursor.y)
         else:
             self._wrapped.add(self.cursor.y)
+
+    def read(self, data: str) -> None:
+        """Feed output; whole lines of plain text in the middle of a chunk skip the emulator.
+
+        Long sessions are mostly output (logs, listings) that only needs splitting into lines;
+        drawing it cell by cell is the emulator's main cost. The chunk's first line (it may
+        finish a row already on screen) and its last lines (a prompt may follow, and line
+        editors move up a row or two) still go through the emulator, as does any chunk with
+        escape sequences or lone carriage returns.
+        """
+        first = data.find("\n")
+        if first == -1 or self.in_alternate_screen or self._carry or self._string is not None:
+            self.feed(data)
+            return
+        stop = _NOT_PLAIN.search(data, first + 1)
+        end = len(data) if stop is None else stop.start()
+        for _ in range(_EMULATED_TAIL_LINES + 1):
+            end = data.rfind("\n", first + 1, end)
+            if end == -1:  # too few plain lines to be worth it
+                self.feed(data)
+                return
+        self.feed(data[: first + 1])
+        if self.in_alternate_screen or self._carry or self._string is not None:
+            self.feed(data[first + 1 :])  # the first line switched screens or left a sequence open
+            return
+        plain = data[first + 1 : end + 1]
+        if not (plain.count("\n") == plain.count("\r") == plain.count("\r\n")):
+            self.feed(data[first + 1 :])  # a bare CR (progress bar) or LF: let the emulator draw
+            return
+        reading = 2004 in self._flags
+        for text in plain[:-2].split("\r\n"):
+            self.completed.append(_Line(self.now, text.rstrip(), False, None, reading))
+        self._row_event = None
+        self.feed(data[end + 1 :])
 
     def _set_private_modes(self, modes: Iterable[int], on: bool) -> None:
         modes = list(modes)
@@ -421,7 +459,7 @@ def segment(events: Iterable[Event], width: int, height: int) -> Transcript:
         if event.code == "o":
             screen.now = event.time
             screen.event_index += 1
-            screen.feed(event.data)
+            screen.read(event.data)
             if screen.in_alternate_screen and ("written" in event.data or "Wrote" in event.data):
                 screen.note_written()
             drain()
