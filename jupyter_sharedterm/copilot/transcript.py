@@ -177,7 +177,7 @@ class _ReadingScreen(TerminalScreen):
         escape sequences or lone carriage returns.
         """
         first = data.find("\n")
-        if first == -1 or self.in_alternate_screen or self._carry or self._string is not None:
+        if first == -1 or self._drawing_elsewhere():
             self.feed(data)
             return
         stop = _NOT_PLAIN.search(data, first + 1)
@@ -188,7 +188,7 @@ class _ReadingScreen(TerminalScreen):
                 self.feed(data)
                 return
         self.feed(data[: first + 1])
-        if self.in_alternate_screen or self._carry or self._string is not None:
+        if self._drawing_elsewhere():
             self.feed(data[first + 1 :])  # the first line switched screens or left a sequence open
             return
         plain = data[first + 1 : end + 1]
@@ -200,6 +200,10 @@ class _ReadingScreen(TerminalScreen):
             self.completed.append(_Line(self.now, text.rstrip(), False, None, reading))
         self._row_event = None
         self.feed(data[end + 1 :])
+
+    def _drawing_elsewhere(self) -> bool:
+        """On the alternate screen, or inside an escape sequence: no line splitting here."""
+        return self.in_alternate_screen or bool(self._carry) or self._string is not None
 
     def _set_private_modes(self, modes: Iterable[int], on: bool) -> None:
         modes = list(modes)
