@@ -30,6 +30,8 @@ _SHELL_FULL = re.compile(
     r"\[?(?P<user>[\w.-]+)@(?P<host>[\w.-]+)(?::|\s+)(?P<cwd>[~/][^\s$#%\]]*|[\w.-]+)\]?"
     r"(?P<sign>[$#%])\s"
 )
+# PS1='\u@\h\$ ': "ops@web1$ " (a "#" here is Junos unless the session is known to be a shell).
+_SHELL_SHORT = re.compile(r"(?P<user>[\w.-]+)@(?P<host>[\w.-]+)(?P<sign>[$#%])\s")
 _SHELL_BARE = re.compile(r"(?P<sign>[$#%])\s")
 
 
@@ -103,7 +105,7 @@ def match_prompt(line: str, prefer: Dialect | None = None) -> Prompt | None:
             f"{m['user']}@{m['host']}",
             "configuration" if m["sign"] == "#" else "operational",
         )
-    m = _SHELL_FULL.match(line + " ")
+    m = _SHELL_FULL.match(line + " ") or _SHELL_SHORT.match(line + " ")
     if m:
         end = min(m.end(), len(line))
         return Prompt(

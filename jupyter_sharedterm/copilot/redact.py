@@ -42,7 +42,7 @@ _KEYWORDS = (
     r"community|session[_-]?key|signing[_-]?key|encryption-password|authentication-password|"
     r"wpa2?-pre-shared-key"
 )
-# (rule, pattern, group holding the secret (0 = the whole match))
+# (rule, pattern, 0 when the whole match is the secret, else 1: the named group s, c, k, i, u or b)
 _RULES: list[tuple[str, re.Pattern[str], int]] = [
     (
         "private-key",
@@ -74,7 +74,7 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
             r"\bcrypto\s+isakmp\s+key\s+(?P<i>\S+)|\busername\s+\S+\s+(?:privilege\s+\d+\s+)?"
             r"(?:password|secret)\s+(?:[05789]\s+)?(?P<u>\S+)"
         ),
-        -1,
+        1,
     ),
     # Junos: encrypted-password "$6$...", authentication-key "$9$...", secret "...",
     # pre-shared-key ascii-text "...", "set snmp community public".
@@ -84,7 +84,7 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
             r"\b(?:encrypted-password|authentication-key|secret|ascii-text|hexadecimal|"
             r"simple-password)\s+\"?(?P<s>[^\";\s]+)\"?|\bsnmp\s+community\s+(?P<c>[^\s;{]+)"
         ),
-        -1,
+        1,
     ),
     # WireGuard: "PrivateKey = ...", `wg genkey` printing a bare key on its own line.
     (
@@ -94,7 +94,7 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
             r"(?P<s>[A-Za-z0-9+/]{42,43}=)|^(?P<b>[A-Za-z0-9+/]{42,43}=)$",
             re.M,
         ),
-        -1,
+        1,
     ),
     # Keyword assignments: DB_PASSWORD=..., password: ..., --token X, -p'...', secret=...
     (
@@ -104,7 +104,7 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
             r"(?:\s*[=:]\s*|\s+(?=['\"]))(?P<q>['\"])?(?P<s>(?(q)[^'\"\n]+|[^\s'\",;]+))",
             re.I,
         ),
-        -1,
+        1,
     ),
     (
         "flag",
@@ -113,13 +113,13 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
             r"(?P<s>(?(q)[^'\"\n]+|[^\s'\"]+))",
             re.I,
         ),
-        -1,
+        1,
     ),
     # Generic high-entropy values assigned to any name: KEY=Zm9vYmFyYmF6cXV4... (mixed classes).
     (
         "high-entropy",
         re.compile(r"(?P<name>\b[A-Za-z_][\w.-]*)\s*[=:]\s*(?P<q>['\"])?(?P<s>[\w+/.=-]{20,})"),
-        -1,
+        1,
     ),
 ]
 # Values a keyword rule must not eat: they tell what happened without being secrets.
@@ -152,8 +152,6 @@ def _mixed(text: str) -> bool:
 def _secret_span(rule: str, m: re.Match[str], group: int) -> tuple[int, int] | None:
     if group == 0:
         return m.span()
-    if group == 1:
-        return m.span("s")
     span = next(
         (
             (m.start(g), m.end(g))
