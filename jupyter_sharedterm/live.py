@@ -28,7 +28,7 @@ from .protocol import CloseCode
 from .recording.recorder import Recorder, RecorderState, WriteErrorPolicy
 from .recording.store import RecordingStore
 from .runtime.coalesce import Coalescer
-from .runtime.reactions import Reaction, react
+from .runtime.reactions import Reaction, Reactor
 from .runtime.record import RecordingTap
 from .runtime.repaint import ScreenTap
 from .runtime.taps import Tap, Taps
@@ -86,6 +86,16 @@ class RecordingConfig:
     on_write_error: WriteErrorPolicy = "stop_input"
 
 
+class _Sink:
+    """What the transport calls: output goes straight to the coalescer, no hop per chunk."""
+
+    __slots__ = ("on_exit", "on_output")
+
+    def __init__(self, on_output: Callable[[str], None], on_exit: Callable[[str], None]) -> None:
+        self.on_output = on_output
+        self.on_exit = on_exit
+
+
 class LiveSession:
     """One shared terminal while it runs. All methods run on the event loop."""
 
@@ -132,6 +142,7 @@ class LiveSession:
         self._recording_tap: RecordingTap | None = None
         self._recording_message = "This session is recorded."
         self._output = Coalescer(c.coalesce_seconds, self._send_output)
+        self._reactor = Reactor(session)
         self.clients: set[Client] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
@@ -166,7 +177,7 @@ class LiveSession:
             if self._recording is not None:
                 self._recording_tap = RecordingTap(self._start_recording(self._recording))
                 self._taps.add(self._recording_tap)
-            await self.transport.start(self)
+            await self.transport.start(_Sink(self._output.add, self.on_exit))
         except BaseException:
             self._taps.close("the session could not start")
             raise
@@ -179,9 +190,10 @@ class LiveSession:
         if self._closing is not None:
             await self._closing
 
-    # --- transport sink ---------------------------------------------------------------------------
+    # --- what the transport delivers ------------------------------------------------------------
 
     def on_output(self, text: str) -> None:
+        """Terminal output (the transport calls the coalescer directly, see `_Sink`)."""
         self._output.add(text)
 
     def _send_output(self, text: str) -> None:
@@ -190,11 +202,11 @@ class LiveSession:
         self._taps.output(text)
         frame = protocol.stdout_frame(text)
         # Writes go out in order: the person at the keyboard first, who is waiting for an echo.
-        driver = self.session.driver
-        for client in self.clients:
+        driver, clients = self.session.control.holder, self.clients
+        for client in clients:
             if client.pid == driver:
                 client.push(frame)
-        for client in self.clients:
+        for client in clients:
             if client.pid != driver:
                 client.push(frame)
 
@@ -229,10 +241,9 @@ class LiveSession:
         now = time.monotonic()
         if client.closed or not client.allow_frame(now):
             return
-        self.session.tick(now)
         try:
             message = protocol.decode_frame(raw)
-            self._dispatch(client, message)
+            self._dispatch(client, message, now)
         except DomainError as e:
             client.error(e.code.value, e.message)
         except TransportClosed:
@@ -240,18 +251,19 @@ class LiveSession:
         except TransportError as e:
             client.error(ErrorCode.UNAVAILABLE.value, str(e))
         finally:
-            self._publish()
+            self._react()  # the clock's rules wait for the next tick: a keystroke changes none
 
-    def _dispatch(self, client: Client, message: protocol.ClientMessage) -> None:
+    def _dispatch(self, client: Client, message: protocol.ClientMessage, now: float) -> None:
         pid = client.pid
         if isinstance(message, protocol.Stdin):
             driver = self.session.driver
-            text = self.session.type(pid, message.text)
+            text = self.session.type(pid, message.text, now)
             if not text:
                 return
             if self.session.driver != driver:
                 self._apply_driver_size()
-            if self.recorder is not None and not self.recorder.input_allowed:
+            recording = self._recording_tap
+            if recording is not None and not recording.recorder.input_allowed:
                 raise DomainError(ErrorCode.UNAVAILABLE, _RECORDING_FAILED)
             self._taps.input(pid, text)
             self.transport.write(text)
@@ -366,13 +378,17 @@ class LiveSession:
             self._publish()
 
     def _publish(self) -> None:
+        """Apply the session's rules in time, then react to every event since the last call."""
         self.session.tick(time.monotonic())
+        self._react()
+
+    def _react(self) -> None:
         events = self.session.drain_events()
         if not events:
             return
         roster_changed = False
         for event in events:
-            reaction = react(event, self.session)
+            reaction = self._reactor.react(event)
             self._taps.event(event, reaction)
             self._carry_out(reaction)
             roster_changed |= reaction.roster
@@ -413,11 +429,13 @@ class LiveSession:
             participants=[p.identity for p in s.current()],
             rows=rows,
             cols=cols,
-            title=s.title,
+            # Whose session it was: recordings of one terminal shared twice can be told apart.
+            title=f"{s.title} ({s.owners()[0].name})",
             capture_input=config.capture_input,
             on_write_error=config.on_write_error,
             on_state_change=self._recording_changed,
             snapshot=self._screen.screen,
+            screen=self._screen.screen(),  # a terminal shared mid-way: from its screen
         )
 
     def _recording_changed(self, state: RecorderState, detail: str) -> None:

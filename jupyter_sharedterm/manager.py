@@ -99,7 +99,9 @@ class SessionManager:
             elif request.terminal is not None:
                 title = f"Terminal {request.terminal}"
                 terminal = adopt_terminal(terminals, request.terminal)
-                taps += TerminalRecording.take_from(terminal)  # its own recording goes on
+                for recording in TerminalRecording.take_from(terminal):  # it goes on, as a tap
+                    recording.shared(by=name)
+                    taps.append(recording)
                 transport = PtyTransport(terminal)
             else:
                 title = "Shared shell"

@@ -7,19 +7,21 @@ import logging
 from typing import Any
 
 from jupyter_server_terminals.terminalmanager import TerminalManager
+from ptyprocess import PtyProcessError
 
 from .core.ids import ParticipantId
 from .core.session import Event
 from .recording.recorder import Recorder
 from .runtime.reactions import Reaction
 from .runtime.record import RecordingTap
-from .transports.pty import ShellPty, spawn_shell
+from .transports.pty import ShellPty, describe_exit, spawn_shell
 
 __all__ = [
     "TERMINAL_USERS",
     "CleanSignalsTerminalManager",
     "RecordedTerminalManager",
     "TerminalRecording",
+    "recordings_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,12 @@ log = logging.getLogger(__name__)
 # Terminals in Jupyter belong to the server, not to one user: whoever may use terminals may
 # read their recordings. This stands for that group in a recording's list of owners.
 TERMINAL_USERS = "jupyter:terminals"
+
+
+def recordings_of(terminal: Any) -> list[TerminalRecording]:
+    """The recordings riding along with a terminado terminal (None: no terminal)."""
+    clients = getattr(terminal, "clients", ())
+    return [c for c in clients if isinstance(c, TerminalRecording)]
 
 
 class TerminalRecording(RecordingTap):
@@ -45,6 +53,7 @@ class TerminalRecording(RecordingTap):
         super().__init__(recorder)
         self._terminal = terminal
         self._size: tuple[int, int] | None = None
+        self.shut_down = False  # set when JupyterLab (or the server) shuts the terminal down
 
     @staticmethod
     def take_from(terminal: Any) -> list[TerminalRecording]:
@@ -61,7 +70,19 @@ class TerminalRecording(RecordingTap):
         self.recorder.output(text)
 
     def on_pty_died(self) -> None:
-        self.recorder.stop("the terminal exited")
+        """terminado saw the PTY close (the shell has been reaped by then)."""
+        if self.shut_down:
+            self.terminal_ended("the terminal was shut down")
+        else:
+            self.terminal_ended(describe_exit(self._terminal.ptyproc))
+
+    def terminal_ended(self, reason: str) -> None:
+        """The terminal is gone, for `reason`."""
+        self.recorder.stop(reason)
+
+    def shared(self, by: str) -> None:
+        """The terminal became a shared session: a marker in its own recording."""
+        self.recorder.marker(f"{by} shared this terminal")
 
     def _note_size(self) -> None:
         try:
@@ -86,7 +107,16 @@ class TerminalRecording(RecordingTap):
         self._size = (rows, cols)
 
     def close(self, reason: str) -> None:
-        self.recorder.stop("the terminal exited")
+        """The shared session ended: the shell ended first (how), or the session closed it."""
+        proc = self._terminal.ptyproc
+        try:
+            alive = bool(proc.isalive())
+        except (OSError, PtyProcessError):
+            alive = False
+        if alive:
+            self.terminal_ended("its shared session ended, which closed the terminal")
+        else:
+            self.terminal_ended(describe_exit(proc))
 
 
 class CleanSignalsTerminalManager(TerminalManager):
@@ -99,6 +129,12 @@ class CleanSignalsTerminalManager(TerminalManager):
 
 class RecordedTerminalManager(CleanSignalsTerminalManager):
     """Every terminal created through `api/terminals` gets its own recording."""
+
+    async def terminate(self, name: str, force: bool = False) -> None:
+        """Shut a terminal down (JupyterLab's Shut Down, the culler, the server stopping)."""
+        for recording in recordings_of(self.terminals.get(name)):
+            recording.shut_down = True
+        await super().terminate(name, force=force)
 
     def create(self, **kwargs: Any) -> Any:
         model = super().create(**kwargs)

@@ -112,7 +112,7 @@ class ServerProcess:
     TOKEN = "process-token"
 
     def __init__(self, home: Path, *args: str, from_script: bool = False) -> None:
-        """`from_script`: started as `jupyter server ... &` in a non-interactive shell starts it
+        """`from_script`: start it as `jupyter server ... &` in a non-interactive shell does
         (SIGINT and SIGQUIT ignored), and with SIGUSR2 blocked, as a launcher may leave it."""
         self.home = home
         self.args = args
@@ -173,6 +173,12 @@ class ServerProcess:
                 if time.monotonic() > deadline or self._proc.poll() is not None:
                     raise
                 await asyncio.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        """The process started: the server, or with `from_script` the shell that started it."""
+        assert self._proc is not None
+        return self._proc.pid
 
     async def call(self, method: str, path: str, body: Any = None) -> Any:
         request = HTTPRequest(

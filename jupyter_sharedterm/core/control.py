@@ -133,8 +133,9 @@ class Control:
             self._withdraw(by)
 
     def override(self, pid: ParticipantId) -> None:
-        """An owner takes control at once, whatever the policy."""
-        if self.offer is not None:
+        """An owner takes control at once, whatever the policy (an open offer to someone else
+        is withdrawn by them; one to them is moot)."""
+        if self.offer is not None and self.offer.to != pid:
             self._withdraw(pid)
         if self.holder != pid:
             self._move(pid)

@@ -3,8 +3,8 @@
 Every method that changes state checks permission first and records what happened as an
 event; the runtime drains the events to tell participants, write the audit log and close
 sockets. Nothing here does I/O, so the rules can be tested (and model-checked) on their own.
-Rules that wait on time (an absent owner, throttles) run from `tick(now)`, which the runtime
-calls with a monotonic clock: the session never reads a clock itself.
+Rules in time (an absent owner's grace, the typing and denial throttles) run on the monotonic
+clock the runtime passes in (`tick(now)`, `type(..., now)`): the session never reads a clock.
 """
 
 from __future__ import annotations
@@ -456,10 +456,10 @@ class Session:
             self._events.append(ConnectionChanged(pid, False))
 
     def owners_connected(self) -> bool:
-        return any(
-            p.connections > 0 and p.role is Role.OWNER and not p.removed
-            for p in self.participants.values()
-        )
+        for p in self.participants.values():  # a plain loop: `tick` runs on every keystroke
+            if p.connections and p.role is Role.OWNER and not p.removed:
+                return True
+        return False
 
     # --- time ---------------------------------------------------------------------------------
 
@@ -486,21 +486,11 @@ class Session:
         elif now - self._owners_away_since >= self.timers.owner_grace:
             self.end(None, "No owner returned to the session.")
 
-    def _throttled(self, last: dict[ParticipantId, float], pid: ParticipantId, gap: float) -> bool:
-        """True if `pid` did this less than `gap` seconds ago; otherwise notes it is now."""
-        now = self._now
-        if now is None:
-            return False
-        before = last.get(pid)
-        if before is not None and now - before < gap:
-            return True
-        last[pid] = now
-        return False
-
     # --- the terminal ----------------------------------------------------------------------------
 
-    def type(self, pid: ParticipantId, text: str) -> str:
-        """Authorize input `text` from `pid`; returns what to write to the terminal.
+    def type(self, pid: ParticipantId, text: str, now: float) -> str:
+        """Authorize input `text` from `pid` at `now` (the clock of `tick`); returns what to
+        write to the terminal.
 
         Only the terminal in control answers terminal queries (one answer, not one per browser),
         so others' automatic replies are dropped: nothing is left to write ("") is not an error.
@@ -514,9 +504,12 @@ class Session:
             if not text:
                 return ""
         self.authorize(pid, Action.TYPE)
-        self.control.typed(pid)
+        if self.control.holder != pid:
+            self.control.typed(pid)
         typed = strip_reports(text)  # a terminal's automatic replies are not typing
-        if typed and not self._throttled(self._typing_at, pid, self.timers.typing_interval):
+        last = self._typing_at.get(pid)
+        if typed and (last is None or now - last >= self.timers.typing_interval):
+            self._typing_at[pid] = now
             self._events.append(Typing(pid))
         return text
 
@@ -613,7 +606,9 @@ class Session:
         """A new invite and its secret (shown once)."""
         self.authorize(actor, Action.MANAGE)
         if role is Role.OWNER:
-            raise DomainError(ErrorCode.INVALID, "Invites grant viewer or coworker, never owner.")
+            raise DomainError(
+                ErrorCode.INVALID, "Invites make people viewers or co-workers, never owners."
+            )
         if sum(i.usable(now) for i in self.invites.values()) >= MAX_ACTIVE_INVITES:
             raise DomainError(
                 ErrorCode.TOO_MANY,
@@ -662,7 +657,11 @@ class Session:
         return p
 
     def _denied(self, pid: ParticipantId, action: Action) -> None:
-        if not self._throttled(self._denied_at, pid, self.timers.denial_interval):
+        # Throttled on the last tick's clock: a refusal has no `now` of its own.
+        now, last = self._now, self._denied_at.get(pid)
+        if now is None or last is None or now - last >= self.timers.denial_interval:
+            if now is not None:
+                self._denied_at[pid] = now
             self._events.append(Denied(pid, action))
 
     def _admit(

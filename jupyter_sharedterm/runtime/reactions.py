@@ -1,16 +1,19 @@
 """What each session event means for the runtime: frames, the audit record, the recording marker.
 
-One function per event type, in one table: adding an event is adding one function here. The
-coordinator (`live.LiveSession`) carries a `Reaction` out; taps see it next to the event.
+One function per event type, in one table: adding an event is adding one function here (and,
+if people should see it in a recording, its words in `core/markers.py`). The coordinator
+(`live.LiveSession`) carries a `Reaction` out; taps see it next to the event.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..core.ids import ParticipantId
+from ..core.markers import MarkerLabels
 from ..core.session import (
     ConnectionChanged,
     ControlChanged,
@@ -33,7 +36,7 @@ from ..core.session import (
     Typing,
 )
 
-__all__ = ["Reaction", "react"]
+__all__ = ["Reaction", "Reactor", "react"]
 
 Body = dict[str, Any]
 
@@ -65,13 +68,22 @@ def _on(kind: type[_E]) -> Callable[[Callable[[_E, Session], Reaction]], None]:
 
 
 def react(event: Event, session: Session) -> Reaction:
-    """What `event` of `session` means; every event type has exactly one entry."""
+    """What `event` of `session` means, its marker aside; every event type has one entry."""
     return _TABLE[type(event)](event, session)
 
 
-def _name(session: Session, pid: ParticipantId | None) -> str:
-    p = session.participants.get(pid) if pid is not None else None
-    return p.name if p is not None else "the server"
+class Reactor:
+    """The reactions of one session, with their recording markers (whose words, and memory of
+    who has arrived already, are `core.markers.MarkerLabels`)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._markers = MarkerLabels()
+
+    def react(self, event: Event) -> Reaction:
+        reaction = react(event, self._session)
+        label = self._markers.label(self._session, event)
+        return reaction if label is None else dataclasses.replace(reaction, marker=label)
 
 
 @_on(Joined)
@@ -81,7 +93,6 @@ def _joined(e: Joined, s: Session) -> Reaction:
     return Reaction(
         roster=True,
         audit=("join", {**details, "invite": e.via_invite}),
-        marker=f"{p.name} was admitted as {e.role.value}",
         reader=p.identity,
     )
 
@@ -93,7 +104,6 @@ def _role_changed(e: RoleChanged, s: Session) -> Reaction:
         roster=True,
         notify=(e.participant, {"type": "role", "role": e.new.value}),
         audit=("role_change", details),
-        marker=f"{_name(s, e.participant)} is now {e.new.value} (by {_name(s, e.by)})",
     )
 
 
@@ -103,7 +113,6 @@ def _removed(e: Removed, s: Session) -> Reaction:
         roster=True,
         disconnect=(e.participant, "You were removed from this session."),
         audit=("remove", {"participant": e.participant, "by": e.by}),
-        marker=f"{_name(s, e.participant)} was removed by {_name(s, e.by)}",
     )
 
 
@@ -112,31 +121,29 @@ def _connection_changed(e: ConnectionChanged, s: Session) -> Reaction:
     return Reaction(
         roster=True,
         audit=("connect" if e.connected else "disconnect", {"participant": e.participant}),
-        marker=f"{_name(s, e.participant)} {'joined' if e.connected else 'left'}",
     )
 
 
 @_on(ControlChanged)
 def _control_changed(e: ControlChanged, s: Session) -> Reaction:
-    label = None if e.participant is None else f"{_name(s, e.participant)} took the keyboard"
-    return Reaction(roster=True, marker=label)
+    return Reaction(roster=True)
 
 
 # Control requests and offers have no wire message yet (the structured handoff, issue 14, adds
-# them); they are handoff steps, so they are marked in the recording already.
+# them); they are handoff steps, so they are marked in the recording already (core/markers.py).
 @_on(ControlRequested)
 def _control_requested(e: ControlRequested, s: Session) -> Reaction:
-    return Reaction(marker=f"{_name(s, e.participant)} asked for the keyboard")
+    return Reaction()
 
 
 @_on(ControlOffered)
 def _control_offered(e: ControlOffered, s: Session) -> Reaction:
-    return Reaction(marker=f"{_name(s, e.by)} offered the keyboard to {_name(s, e.to)}")
+    return Reaction()
 
 
 @_on(OfferWithdrawn)
 def _offer_withdrawn(e: OfferWithdrawn, s: Session) -> Reaction:
-    return Reaction(marker=f"the offer of the keyboard to {_name(s, e.to)} was withdrawn")
+    return Reaction()
 
 
 @_on(Typing)

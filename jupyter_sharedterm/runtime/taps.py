@@ -50,23 +50,28 @@ class Taps:
 
     def __init__(self) -> None:
         self._taps: list[Tap] = []
-        # Bound once: the output path calls these per chunk without building anything.
+        # Bound once, and only for taps that listen: the output and input paths call these per
+        # chunk and per keystroke without building anything.
         self._outputs: list[Callable[[str], None]] = []
+        self._inputs: list[Callable[[ParticipantId, str], None]] = []
 
     def __iter__(self) -> Iterator[Tap]:
         return iter(self._taps)
 
     def add(self, tap: Tap) -> None:
         self._taps.append(tap)
-        self._outputs.append(tap.output)
+        if type(tap).output is not Tap.output:
+            self._outputs.append(tap.output)
+        if type(tap).input is not Tap.input:
+            self._inputs.append(tap.input)
 
     def output(self, text: str) -> None:
         for output in self._outputs:
             output(text)
 
     def input(self, pid: ParticipantId, text: str) -> None:
-        for tap in self._taps:
-            tap.input(pid, text)
+        for input_ in self._inputs:
+            input_(pid, text)
 
     def resize(self, rows: int, cols: int) -> None:
         for tap in self._taps:

@@ -103,7 +103,7 @@ async def wait_running(argv: list[str], running: bool, what: str) -> None:
 
 def server_status(server: ServerProcess) -> str:
     """/proc status of the server process (the child of the shell that started it)."""
-    shell = server._proc.pid  # type: ignore[union-attr]
+    shell = server.pid
     for entry in Path("/proc").iterdir():
         with contextlib.suppress(OSError):
             status = (entry / "status").read_text()
