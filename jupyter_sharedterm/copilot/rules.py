@@ -402,6 +402,10 @@ def _classify_simple(words: list[str], command: Command) -> Verdict:
         ]:
             return Verdict(_CHANGE, "git branch creates, renames or deletes a branch")
         return Verdict(_READ, "git branch lists branches")
+    if program == "git" and args[:1] == ["stash"]:
+        if args[1:2] in (["list"], ["show"]):
+            return Verdict(_READ, f"git stash {args[1]} only reads")
+        return Verdict(_CHANGE, "git stash saves or restores changes")
     if program == "git" and args[:1] == ["config"]:
         values = [a for a in args[1:] if not a.startswith("-")]
         if "--get" in args or "--list" in args or "-l" in args or len(values) < 2:

@@ -48,6 +48,8 @@ def _cmd(
         ("git commit -m x", True),
         ("git branch", False),
         ("git branch -D old", True),
+        ("git stash list", False),
+        ("git stash pop", True),
         ("terraform plan", False),
         ("terraform apply -auto-approve", True),
         ("kubectl get pods", False),
