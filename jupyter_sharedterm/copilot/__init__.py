@@ -19,6 +19,7 @@ from .transcript import Command, Transcript, segment
 
 __all__ = [
     "ACTIONS",
+    "DEFAULT_LINES",
     "Analysis",
     "Command",
     "Prompt",

@@ -16,7 +16,17 @@ from .redact import redact
 from .rules import Verdict, classify
 from .transcript import Command, OutputLine, Transcript
 
-__all__ = ["Analysis", "analyze_transcript", "format_time"]
+__all__ = [
+    "Analysis",
+    "analyze_transcript",
+    "changes",
+    "command_entries",
+    "format_time",
+    "handoff",
+    "procedure",
+    "summary",
+    "to_json",
+]
 
 SUMMARY_MAX_WORDS = 300
 # Output lines worth quoting: errors and values people act on.
