@@ -26,10 +26,14 @@ const result = await build({
   sourcemap: dev,
   // The guest's code takes only ServerConnection from @jupyterlab/services (the rest are types):
   // its own module, not the package index that drags in every service (~100 KB).
-  alias: { '@jupyterlab/services': '@jupyterlab/services/lib/serverconnection' },
+  alias: {
+    '@jupyterlab/services': '@jupyterlab/services/lib/serverconnection'
+  },
   // ServerConnection requires `ws` only outside a browser.
   external: ['ws'],
-  banner: { js: `/*! jupyter_sharedterm guest page; bundled packages: ${NOTICES} */` },
+  banner: {
+    js: `/*! jupyter_sharedterm guest page; bundled packages: ${NOTICES} */`
+  },
   metafile: true,
   logLevel: 'warning'
 });
@@ -39,13 +43,18 @@ const packages = new Map();
 for (const input of Object.keys(result.metafile.inputs)) {
   const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (match !== null && !packages.has(match[1])) {
-    packages.set(match[1], join(root, input.slice(0, match.index + match[0].length)));
+    packages.set(
+      match[1],
+      join(root, input.slice(0, match.index + match[0].length))
+    );
   }
 }
 const notices = [...packages.entries()]
   .sort(([a], [b]) => a.localeCompare(b))
   .map(([name, dir]) => {
-    const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
+    const version = JSON.parse(
+      readFileSync(join(dir, 'package.json'), 'utf8')
+    ).version;
     const file = ['LICENSE', 'LICENSE.md', 'LICENSE.txt', 'license'].find(f =>
       existsSync(join(dir, f))
     );

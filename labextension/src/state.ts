@@ -183,9 +183,7 @@ export function nameOf(state: ISessionState, pid: string | null): string {
   if (pid === null) {
     return '';
   }
-  return (
-    state.participants.find(p => p.id === pid)?.name ?? 'someone who left'
-  );
+  return state.participants.find(p => p.id === pid)?.name ?? 'someone who left';
 }
 
 /**

@@ -9,7 +9,7 @@ import type { ISignal } from '@lumino/signaling';
 import type { Widget } from '@lumino/widgets';
 
 import type { SharedTerminalConnection } from './connection';
-import type { Role } from './protocol';
+import type { IInvite, InviteRole, Role } from './protocol';
 import type { ISessionState } from './state';
 
 /** One page's live view of one shared session: one state, authored by the server. */
@@ -23,7 +23,7 @@ export interface ISharedSession {
   /** Emitted with the new state whenever anything but typing changes. */
   readonly stateChanged: ISignal<ISharedSession, ISessionState>;
 
-  /** Emitted when the set of people typing changes (see `typingNames`). */
+  /** Emitted when the set of people typing changes (see `typingNames`, `isTyping`). */
   readonly typingChanged: ISignal<ISharedSession, void>;
 
   /** Emitted when your own role changes while connected. */
@@ -35,8 +35,38 @@ export interface ISharedSession {
   /** Names of the others typing now. */
   typingNames(): string[];
 
+  /** Whether `pid` is typing now. */
+  isTyping(pid: string): boolean;
+
+  /** A participant's name (a fallback when they have left). */
+  nameOf(pid: string | null): string;
+
+  /** Fetch the session's REST model again (coalesced; never for guests). */
+  refresh(): Promise<void>;
+
   /** Ask the people at the keyboard a question. Throws while not connected. */
   ask(text: string): void;
+
+  /** Mark a question answered (owners and co-workers). Throws while not connected. */
+  answerQuestion(id: string): void;
+
+  /** Owners: change a participant's role. */
+  setRole(pid: string, role: Role): Promise<void>;
+
+  /** Owners: remove a participant for good. */
+  remove(pid: string): Promise<void>;
+
+  /** Owners: a new invite link; its `url` (with the secret) is only in this answer. */
+  createInvite(role: InviteRole): Promise<IInvite>;
+
+  /** Owners: revoke an invite link. */
+  revokeInvite(iid: string): Promise<void>;
+
+  /** Owners: pause or resume the recording. */
+  setRecordingPaused(paused: boolean): Promise<void>;
+
+  /** Owners: end the session for everyone. */
+  end(): Promise<void>;
 
   readonly isDisposed: boolean;
 }
@@ -62,7 +92,10 @@ export interface ICurrentSharedSession {
   readonly session: ISharedSession | null;
 
   /** Emitted when another session (or none) becomes current. */
-  readonly sessionChanged: ISignal<ICurrentSharedSession, ISharedSession | null>;
+  readonly sessionChanged: ISignal<
+    ICurrentSharedSession,
+    ISharedSession | null
+  >;
 }
 
 /** The current shared session, with its state stream. */

@@ -152,7 +152,11 @@ class GuestPage {
         this._message('ended', 'This session has ended.', error.message);
       } else if (error instanceof SharedTermError && error.status === 404) {
         this._secret = '';
-        this._message('invalid', 'This invite link does not work.', error.message);
+        this._message(
+          'invalid',
+          'This invite link does not work.',
+          error.message
+        );
       } else if (error instanceof SharedTermError) {
         this._joinFailed(error.message || `Joining failed (${error.status}).`);
       } else {
@@ -338,10 +342,15 @@ class GuestPage {
       cursorBlink: true,
       convertEol: false,
       disableStdin: !mayType(this._session?.role ?? null),
-      fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
+      fontFamily:
+        'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
       fontSize: 14,
       scrollback: 5000,
-      theme: { background: '#161a22', foreground: '#e6e9ef', cursor: '#e6e9ef' },
+      theme: {
+        background: '#161a22',
+        foreground: '#e6e9ef',
+        cursor: '#e6e9ef'
+      },
       linkHandler: { activate: openLink, allowNonHttpProtocols: false }
     });
     this._term = term;
@@ -515,7 +524,9 @@ function openLink(_event: MouseEvent, uri: string): void {
     return;
   }
   if (
-    window.confirm(`Open this link from the terminal in a new tab?\n\n${url.href}`)
+    window.confirm(
+      `Open this link from the terminal in a new tab?\n\n${url.href}`
+    )
   ) {
     window.open(url.href, '_blank', 'noopener,noreferrer');
   }
