@@ -12,8 +12,6 @@ import { SharedTerminalConnection } from './connection';
 import {
   IInvite,
   InviteRole,
-  IParticipant,
-  IQuestion,
   IRecordingState,
   ISessionModel,
   Role,
@@ -80,53 +78,6 @@ export class SharedSession implements ISharedSession {
     return this._stateChanged;
   }
 
-  /** The last session model from the server (null until the first answer). */
-  get model(): ISessionModel | null {
-    return this._model;
-  }
-
-  get title(): string {
-    return this._state.title;
-  }
-
-  /** Your participant id. */
-  get me(): string | null {
-    return this._state.me;
-  }
-
-  /** Your role: the live one when connected, else the last the server told. */
-  get role(): Role | null {
-    return this._state.role;
-  }
-
-  get participants(): ReadonlyArray<IParticipant> {
-    return this._state.participants;
-  }
-
-  /** Who is in control (typed last), or null. */
-  get driver(): string | null {
-    return this._state.driver;
-  }
-
-  get questions(): ReadonlyArray<IQuestion> {
-    return this._state.questions;
-  }
-
-  /** The session's recording; null when this server records nothing. */
-  get recording(): IRecordingState | null {
-    return this._state.recording;
-  }
-
-  /** Owners only; empty otherwise. */
-  get invites(): ReadonlyArray<IInvite> {
-    return this._state.invites;
-  }
-
-  /** Anything but typing changed (the same moments as `stateChanged`). */
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
   /** The set of people typing changed. */
   get typingChanged(): ISignal<this, void> {
     return this._typingChanged;
@@ -142,7 +93,7 @@ export class SharedSession implements ISharedSession {
     const now = Date.now();
     const names: string[] = [];
     for (const [pid, until] of this._typing) {
-      if (until > now && pid !== this.me) {
+      if (until > now && pid !== this._state.me) {
         names.push(this.nameOf(pid));
       }
     }
@@ -243,9 +194,6 @@ export class SharedSession implements ISharedSession {
 
   /** Every change of state goes through here. */
   private _apply(event: SessionEvent): void {
-    if (event.kind === 'model') {
-      this._model = event.model;
-    }
     const next = mergeSessionState(this._state, event);
     if (wantsRefresh(event)) {
       void this.refresh();
@@ -255,7 +203,6 @@ export class SharedSession implements ISharedSession {
     }
     this._state = next;
     this._stateChanged.emit(next);
-    this._changed.emit();
   }
 
   private _onCtl(ctl: ServerCtl): void {
@@ -297,13 +244,11 @@ export class SharedSession implements ISharedSession {
 
   private _rest: boolean;
   private _state: ISessionState;
-  private _model: ISessionModel | null = null;
   private _typing = new Map<string, number>();
   private _typingTimer: number | null = null;
   private _refreshing: Promise<void> | null = null;
   private _isDisposed = false;
   private _stateChanged = new Signal<this, ISessionState>(this);
-  private _changed = new Signal<this, void>(this);
   private _typingChanged = new Signal<this, void>(this);
   private _roleChanged = new Signal<this, Role>(this);
 }

@@ -341,7 +341,7 @@ class GuestPage {
     const term = new Terminal({
       cursorBlink: true,
       convertEol: false,
-      disableStdin: !mayType(this._session?.role ?? null),
+      disableStdin: !mayType(this._session?.state.role ?? null),
       fontFamily:
         'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
       fontSize: 14,
