@@ -1,7 +1,13 @@
 // Builds the guest page's script and styles (src/guest/) into the Python package, with the
 // licenses of every npm package bundled into them. `--dev` keeps it readable, with a source map.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +17,8 @@ const outdir = join(root, '..', 'jupyter_sharedterm', 'guest', 'static');
 const dev = process.argv.includes('--dev');
 const NOTICES = 'THIRD-PARTY-LICENSES.txt';
 
+// The directory is all build output: start clean, so no map of a dev build outlives it.
+rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 const result = await build({
   absWorkingDir: root,
