@@ -1,4 +1,5 @@
-"""JupyterLab's terminal manager, with every terminal recorded from the moment it is created."""
+"""JupyterLab's terminal manager: every shell starts with clean signal state, and (optionally)
+every terminal is recorded from the moment it is created."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from typing import Any
 from jupyter_server_terminals.terminalmanager import TerminalManager
 
 from .recording.recorder import Recorder
+from .transports.pty import ShellPty, spawn_shell
 
-__all__ = ["TERMINAL_USERS", "RecordedTerminalManager", "TerminalRecording"]
+__all__ = [
+    "TERMINAL_USERS",
+    "CleanSignalsTerminalManager",
+    "RecordedTerminalManager",
+    "TerminalRecording",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +61,15 @@ class TerminalRecording:
             self._size = (rows, cols)
 
 
-class RecordedTerminalManager(TerminalManager):
+class CleanSignalsTerminalManager(TerminalManager):
+    """Every shell starts with default signal dispositions and an empty mask, whatever the
+    server inherited: Ctrl-C works in a terminal of a server started with SIGINT ignored."""
+
+    def new_terminal(self, **kwargs: Any) -> ShellPty:
+        return spawn_shell(self, **kwargs)
+
+
+class RecordedTerminalManager(CleanSignalsTerminalManager):
     """Every terminal created through `api/terminals` gets its own recording."""
 
     def create(self, **kwargs: Any) -> Any:
