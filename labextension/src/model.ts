@@ -283,7 +283,10 @@ export function roleLabel(role: Role | null): string {
 }
 
 /** "X is typing…", "X, Y are typing…", or nothing. */
-export function typingText(trans: TranslationBundle, names: string[]): string {
+export function typingText(
+  trans: Pick<TranslationBundle, '__'>,
+  names: string[]
+): string {
   if (names.length === 0) {
     return '';
   }

@@ -15,7 +15,7 @@ import { Terminal } from '@xterm/xterm';
 
 import { SharedTermClient, SharedTermError } from '../client';
 import { SharedTerminalConnection } from '../connection';
-import { SharedSession } from '../model';
+import { roleLabel, SharedSession, typingText } from '../model';
 import { IQuestion, IRecordingState, mayType, Role } from '../protocol';
 import { ISessionState, nameOf } from '../state';
 
@@ -34,10 +34,16 @@ type PageState =
   | 'closed'
   | 'invalid';
 
-const ROLE_LABEL: Record<Role, string> = {
-  owner: 'Owner',
-  coworker: 'Co-worker',
-  viewer: 'Viewer'
+/** "Co-worker": the role as the badge shows it. */
+function roleTitle(role: Role): string {
+  const label = roleLabel(role);
+  return label.charAt(0).toUpperCase() + label.slice(1);
+}
+
+/** The page has no translator: `%1` placeholders filled in, the text as it is. */
+const untranslated = {
+  __: (text: string, ...args: unknown[]): string =>
+    text.replace(/%(\d+)/g, (_, n: string) => String(args[Number(n) - 1]))
 };
 
 /** A guest cannot ask REST why a socket was refused: a few quick tries, then say so. */
@@ -240,7 +246,7 @@ class GuestPage {
   private _onRoleChanged(role: Role): void {
     this._setState('joined');
     this._banner(
-      `Your role changed: you are now ${ROLE_LABEL[role].toLowerCase()}` +
+      `Your role changed: you are now ${roleLabel(role)}` +
         (mayType(role) ? ' and can type.' : ' and can only watch.'),
       'info'
     );
@@ -250,7 +256,7 @@ class GuestPage {
     const el = this._el;
     const role = state.role;
     el.role.hidden = role === null;
-    el.role.textContent = role === null ? '' : ROLE_LABEL[role];
+    el.role.textContent = role === null ? '' : roleTitle(role);
     el.role.dataset.role = role ?? '';
     if (this._term !== null) {
       this._term.options.disableStdin = !mayType(role);
@@ -292,7 +298,7 @@ class GuestPage {
       const tag = document.createElement('span');
       tag.className = 'st-tag';
       tag.textContent =
-        (ROLE_LABEL[p.role] ?? p.role) + (p.kind === 'guest' ? ' · guest' : '');
+        roleTitle(p.role) + (p.kind === 'guest' ? ' · guest' : '');
       const details = document.createElement('span');
       details.className = 'st-details';
       details.append(tag);
@@ -326,13 +332,10 @@ class GuestPage {
   }
 
   private _renderTyping(): void {
-    const names = this._session?.typingNames() ?? [];
-    this._el.typing.textContent =
-      names.length === 0
-        ? ''
-        : names.length === 1
-          ? `${names[0]} is typing…`
-          : `${names.join(', ')} are typing…`;
+    this._el.typing.textContent = typingText(
+      untranslated,
+      this._session?.typingNames() ?? []
+    );
   }
 
   // --- the terminal ----------------------------------------------------------------------------
