@@ -17,10 +17,19 @@ from tornado.websocket import WebSocketHandler
 
 from .base import Transport, TransportClosed, TransportError, TransportSink
 
-__all__ = ["PtyTransport", "ShellPty", "adopt_terminal", "spawn_shell"]
+__all__ = ["PtyTransport", "ShellPty", "adopt_terminal", "describe_exit", "spawn_shell"]
 
 READ_BATCH_BYTES: Final = 256 << 10  # drain up to 256 KiB per wake-up: larger frames under load
 MAX_PENDING_INPUT_BYTES: Final = 1 << 20  # a shell that stops reading input cannot grow us further
+
+
+def describe_exit(proc: Any) -> str:
+    """Why a reaped shell ended, for people ("the shell exited with status 1")."""
+    status = getattr(proc, "exitstatus", None)
+    sig = getattr(proc, "signalstatus", None)
+    if sig is not None:
+        return f"the shell was killed by signal {sig}"
+    return "the shell exited" if not status else f"the shell exited with status {status}"
 
 
 def reset_signals() -> None:
@@ -154,16 +163,7 @@ class PtyTransport(Transport):
             return False
 
     def _describe_exit(self) -> str:
-        alive = self._alive()
-        status, sig = (
-            getattr(self._proc, "exitstatus", None),
-            getattr(self._proc, "signalstatus", None),
-        )
-        if alive or (status is None and sig is None):
-            return "the shell exited"
-        if sig is not None:
-            return f"the shell was killed by signal {sig}"
-        return "the shell exited" if status == 0 else f"the shell exited with status {status}"
+        return "the shell exited" if self._alive() else describe_exit(self._proc)
 
     def write(self, data: str) -> None:
         if self._exit_reason is not None:
@@ -212,7 +212,13 @@ class PtyTransport(Transport):
                 self._writing = False
         self._pending.clear()
         for observer in self._terminal.clients:
-            observer.on_pty_died()
+            # The terminal's own recording is told why (TerminalRecording.terminal_ended);
+            # terminado's clients only that it died.
+            ended = getattr(observer, "terminal_ended", None)
+            if callable(ended):
+                ended(reason)
+            else:
+                observer.on_pty_died()
         self._terminal.clients.clear()
         if self._sink is not None:
             self._sink.on_exit(reason)
@@ -223,7 +229,7 @@ class PtyTransport(Transport):
         self._closed = True
         if self._reaping is not None:
             self._reaping.cancel()
-        self._finish("the session ended")
+        self._finish("its shared session ended, which closed the terminal")
         try:
             pgid = os.getpgid(self._proc.pid)
         except OSError:
