@@ -10,11 +10,12 @@ from typing import Any
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server_terminals.terminalmanager import TerminalManager
-from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Int, TraitError, Unicode, default, validate
 
 from .devices import DeviceInventory, DeviceSessions
 from .handlers.devices import DevicesHandler, LoginHandler, LoginsHandler
 from .handlers.guest import GuestGate, GuestPageHandler, GuestStaticHandler
+from .handlers.memories import MAX_TEXT_SETTING, STORE_SETTING, MemoriesHandler, MemoryHandler
 from .handlers.recordings import (
     RecordingCastHandler,
     RecordingHandler,
@@ -32,6 +33,7 @@ from .handlers.rest import (
 from .handlers.terminal import TerminalSocketHandler
 from .live import LiveConfig, RecordingConfig
 from .manager import SessionManager
+from .memories.sqlite import SqliteMemoryStore
 from .recording.store import RecordingStore
 from .terminals import CleanSignalsTerminalManager, RecordedTerminalManager
 
@@ -127,6 +129,26 @@ class SharedTermApp(ExtensionApp):
         "prompt before the connection is dropped (seconds).",
     )
 
+    memories_dir = Unicode(
+        "",
+        config=True,
+        help="Folder of the memories database (created 0700; the database file 0600). "
+        "Default: sharedterm/memories in the Jupyter data dir.",
+    )
+    max_memories_per_user = Int(
+        1000, config=True, help="Memories one person may keep (further ones get 429)."
+    )
+    max_memory_chars = Int(
+        4000, config=True, help="The longest text one memory may have (characters)."
+    )
+
+    @validate("max_memories_per_user", "max_memory_chars")
+    def _at_least_one(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise TraitError(f"SharedTermApp.{proposal['trait'].name} must be at least 1.")
+        return value
+
     @default("allow_guests")
     def _default_allow_guests(self) -> bool:
         return "JUPYTERHUB_API_TOKEN" not in os.environ
@@ -216,6 +238,11 @@ class SharedTermApp(ExtensionApp):
         self.settings["sharedterm_guests"] = GuestGate(
             enabled=self.allow_guests, cookie_seconds=self.guest_cookie_seconds
         )
+        self.settings[STORE_SETTING] = SqliteMemoryStore(
+            Path(self.memories_dir or Path(jupyter_data_dir(), "sharedterm", "memories")),
+            max_per_author=self.max_memories_per_user,
+        )
+        self.settings[MAX_TEXT_SETTING] = self.max_memory_chars
         if self.freeze_startup_objects:
             # Runs when the event loop starts: every extension has been loaded by then.
             serverapp.io_loop.add_callback(_freeze_startup_objects)
@@ -240,6 +267,8 @@ class SharedTermApp(ExtensionApp):
                 (r"/api/sharedterm/recordings", RecordingsHandler),
                 (rf"/api/sharedterm/recordings/({_ID})", RecordingHandler),
                 (rf"/api/sharedterm/recordings/({_ID})/cast", RecordingCastHandler),
+                (r"/api/sharedterm/memories", MemoriesHandler),
+                (rf"/api/sharedterm/memories/({_ID})", MemoryHandler),
             ]
         )
 
@@ -250,6 +279,9 @@ class SharedTermApp(ExtensionApp):
         await self.manager.shutdown()
         if self.manager.recording is not None:
             self.manager.recording.store.close()
+        memories = self.settings.get(STORE_SETTING)
+        if memories is not None:
+            memories.close()
 
 
 _frozen = False
