@@ -33,7 +33,7 @@ from .handlers.rest import (
 from .handlers.terminal import TerminalSocketHandler
 from .live import LiveConfig, RecordingConfig
 from .manager import SessionManager
-from .memories.sqlite import SqliteMemoryStore
+from .memories.sqlite import MemoryStoreError, SqliteMemoryStore
 from .recording.store import RecordingStore
 from .terminals import CleanSignalsTerminalManager, RecordedTerminalManager
 
@@ -238,10 +238,14 @@ class SharedTermApp(ExtensionApp):
         self.settings["sharedterm_guests"] = GuestGate(
             enabled=self.allow_guests, cookie_seconds=self.guest_cookie_seconds
         )
-        self.settings[STORE_SETTING] = SqliteMemoryStore(
-            Path(self.memories_dir or Path(jupyter_data_dir(), "sharedterm", "memories")),
-            max_per_author=self.max_memories_per_user,
-        )
+        try:
+            self.settings[STORE_SETTING] = SqliteMemoryStore(
+                Path(self.memories_dir or Path(jupyter_data_dir(), "sharedterm", "memories")),
+                max_per_author=self.max_memories_per_user,
+            )
+        except MemoryStoreError as e:  # the message names the setting to change
+            self.log.error("sharedterm: %s", e)
+            raise
         self.settings[MAX_TEXT_SETTING] = self.max_memory_chars
         if self.freeze_startup_objects:
             # Runs when the event loop starts: every extension has been loaded by then.

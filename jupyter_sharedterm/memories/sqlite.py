@@ -20,7 +20,7 @@ from ..core.ids import new_id
 from .model import Memory, MemoryId, MemorySource, NewMemory, is_valid_memory_id
 from .store import MAX_RESULTS, MemoryStore
 
-__all__ = ["DB_NAME", "MAX_QUERY_PHRASES", "SqliteMemoryStore", "fts_query"]
+__all__ = ["DB_NAME", "MAX_QUERY_PHRASES", "MemoryStoreError", "SqliteMemoryStore", "fts_query"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,10 @@ PRAGMA user_version = {SCHEMA_VERSION};
 T = TypeVar("T")
 
 
+class MemoryStoreError(Exception):
+    """The database cannot be used safely or at all; the message says what to change."""
+
+
 def fts_query(text: str) -> str | None:
     """An FTS5 query that finds `text` as plain words, whatever it contains.
 
@@ -92,6 +96,9 @@ class SqliteMemoryStore(MemoryStore):
     Args:
         folder: created if needed; refused if it is a symlink or belongs to another user.
         max_per_author: how many memories one person may keep.
+
+    Raises:
+        MemoryStoreError: the folder or database is unsafe, unreadable, or from a newer version.
     """
 
     def __init__(self, folder: Path, *, max_per_author: int) -> None:
@@ -100,16 +107,20 @@ class SqliteMemoryStore(MemoryStore):
         self.max_per_author = max_per_author
         _create_private_file(self.path)
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = sqlite3.connect(
-            self.path,
-            timeout=BUSY_TIMEOUT_SECONDS,
-            isolation_level=None,  # transactions are explicit
-            check_same_thread=False,  # used from worker threads, one at a time (the lock)
-        )
+        self._db: sqlite3.Connection | None = None
         try:
+            self._db = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,  # transactions are explicit
+                check_same_thread=False,  # used from worker threads, one at a time (the lock)
+            )
             self._db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer
             self._db.execute("PRAGMA synchronous = FULL")  # a saved memory survives power loss
             self._migrate(self._db)
+        except sqlite3.Error as e:
+            self.close()
+            raise MemoryStoreError(f"cannot use the memory database {self.path}: {e}") from None
         except BaseException:
             self.close()
             raise
@@ -241,10 +252,10 @@ class SqliteMemoryStore(MemoryStore):
                 for statement in _statements(_SCHEMA):
                     db.execute(statement)
             elif version != SCHEMA_VERSION:
-                raise DomainError(
-                    ErrorCode.UNAVAILABLE,
+                raise MemoryStoreError(
                     f"{self.path} has memories in format {version}, which this version of "
-                    f"jupyter_sharedterm does not know (it uses {SCHEMA_VERSION}).",
+                    f"jupyter_sharedterm does not know (it uses {SCHEMA_VERSION}): upgrade it, "
+                    "or point SharedTermApp.memories_dir elsewhere."
                 )
         # Journal files get the database's mode from SQLite; tighten any an old umask left.
         for suffix in ("-wal", "-shm"):
@@ -299,9 +310,15 @@ def _private_folder(folder: Path) -> Path:
         os.mkdir(folder, _DIR_MODE)
     st = os.lstat(folder)
     if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-        raise OSError(f"memory folder {folder} is not a folder (or is a symlink); refusing it")
+        raise MemoryStoreError(
+            f"memory folder {folder} is a symlink or not a folder; refusing it "
+            "(SharedTermApp.memories_dir chooses another)"
+        )
     if st.st_uid != os.geteuid():
-        raise OSError(f"memory folder {folder} belongs to uid {st.st_uid}; choose another folder")
+        raise MemoryStoreError(
+            f"memory folder {folder} belongs to uid {st.st_uid}, not this server's user "
+            "(SharedTermApp.memories_dir chooses another)"
+        )
     if stat.S_IMODE(st.st_mode) != _DIR_MODE:
         if stat.S_IMODE(st.st_mode) & 0o077:
             log.warning("memory folder %s was open to others; tightening to 0700", folder)
@@ -313,12 +330,12 @@ def _create_private_file(path: Path) -> None:
     """Create the database file 0600 whatever the umask (SQLite would make it 0644)."""
     try:
         fd = os.open(path, _CREATE_FLAGS, _FILE_MODE)
-    except OSError as e:
-        raise OSError(f"cannot open the memory database {path}: {e.strerror}") from None
+    except OSError as e:  # ELOOP for a symlink, ENXIO for a FIFO, EACCES...
+        raise MemoryStoreError(f"cannot open the memory database {path}: {e.strerror}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-            raise OSError(f"{path} is not a plain file owned by this server; refusing it")
+            raise MemoryStoreError(f"{path} is not a plain file owned by this server; refusing it")
         os.fchmod(fd, _FILE_MODE)
     finally:
         os.close(fd)

@@ -203,3 +203,21 @@ async def test_memories_survive_a_restart(tmp_path: Path) -> None:
         server.stop()
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(folder / DB_NAME).st_mode) == 0o600
+
+
+async def test_writes_from_a_browser_need_the_xsrf_token(api: Api, jp_fetch: Any) -> None:
+    me = await jp_fetch("api", "me", headers={"X-Test-User": "alice"})
+    login = "; ".join(c.split(";", 1)[0] for c in me.headers.get_list("Set-Cookie"))
+    assert login  # Jupyter's login cookie: what a browser sends
+    browser = {"Authorization": "", "Cookie": login, "X-Test-User": "alice"}
+    status, found = await api("alice", "GET", "memories", headers=browser)
+    assert (status, found) == (200, [])  # the cookie alone signs alice in...
+    memory = await remember(api, "alice", text="to be deleted")
+    for method, path, body in (
+        ("POST", ("memories",), {"text": "forged by another site"}),
+        ("DELETE", ("memories", memory["id"]), None),
+    ):
+        status, refused = await api("alice", method, *path, body=body, headers=browser)
+        # ...but writes need X-XSRFToken as well (tornado says "POST" for every method)
+        assert (status, refused["message"]) == (403, "'_xsrf' argument missing from POST")
+    assert [m["text"] for m in (await api("bob", "GET", "memories"))[1]] == ["to be deleted"]

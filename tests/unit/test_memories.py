@@ -27,6 +27,7 @@ from jupyter_sharedterm.memories.model import (
 from jupyter_sharedterm.memories.sqlite import (
     DB_NAME,
     MAX_QUERY_PHRASES,
+    MemoryStoreError,
     SqliteMemoryStore,
     fts_query,
 )
@@ -382,12 +383,12 @@ def test_an_open_folder_is_tightened(tmp_path: Path) -> None:
 def test_symlinks_are_refused(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "m").symlink_to(tmp_path / "elsewhere")
-    with pytest.raises(OSError, match="symlink"):
+    with pytest.raises(MemoryStoreError, match="symlink"):
         SqliteMemoryStore(tmp_path / "m", max_per_author=1)
     folder = tmp_path / "real"
     folder.mkdir(mode=0o700)
     (folder / DB_NAME).symlink_to(tmp_path / "elsewhere" / "db")
-    with pytest.raises(OSError, match="cannot open"):
+    with pytest.raises(MemoryStoreError, match="cannot open"):
         SqliteMemoryStore(folder, max_per_author=1)
     assert not (tmp_path / "elsewhere" / "db").exists()
 
@@ -396,5 +397,13 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     SqliteMemoryStore(tmp_path / "m", max_per_author=1).close()
     with sqlite3.connect(tmp_path / "m" / DB_NAME) as db:
         db.execute("PRAGMA user_version = 99")
-    with pytest.raises(DomainError, match="format 99"):
+    with pytest.raises(MemoryStoreError, match="format 99"):
         SqliteMemoryStore(tmp_path / "m", max_per_author=1)
+
+
+def test_a_file_that_is_not_a_database_is_refused_clearly(tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir(mode=0o700)
+    (folder / DB_NAME).write_bytes(b"not a database" * 100)
+    with pytest.raises(MemoryStoreError, match="cannot use the memory database"):
+        SqliteMemoryStore(folder, max_per_author=1)
