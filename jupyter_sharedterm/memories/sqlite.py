@@ -96,12 +96,19 @@ class SqliteMemoryStore(MemoryStore):
     Args:
         folder: created if needed; refused if it is a symlink or belongs to another user.
         max_per_author: how many memories one person may keep.
+        busy_timeout: how long a write waits for another writer (seconds).
 
     Raises:
         MemoryStoreError: the folder or database is unsafe, unreadable, or from a newer version.
     """
 
-    def __init__(self, folder: Path, *, max_per_author: int) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_per_author: int,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    ) -> None:
         self.folder = _private_folder(Path(folder))
         self.path = self.folder / DB_NAME
         self.max_per_author = max_per_author
@@ -111,7 +118,7 @@ class SqliteMemoryStore(MemoryStore):
         try:
             self._db = sqlite3.connect(
                 self.path,
-                timeout=BUSY_TIMEOUT_SECONDS,
+                timeout=busy_timeout,
                 isolation_level=None,  # transactions are explicit
                 check_same_thread=False,  # used from worker threads, one at a time (the lock)
             )
@@ -167,7 +174,14 @@ class SqliteMemoryStore(MemoryStore):
             with self._lock:
                 if self._db is None:
                     raise DomainError(ErrorCode.UNAVAILABLE, "The memory store is closed.")
-                return call(self._db)
+                try:
+                    return call(self._db)
+                except sqlite3.Error as e:  # locked too long, disk full, damaged file
+                    log.warning("sharedterm: memory store %s failed", self.path, exc_info=True)
+                    raise DomainError(
+                        ErrorCode.UNAVAILABLE,
+                        f"Memories cannot be used right now ({e}); try again later.",
+                    ) from None
 
         return await asyncio.to_thread(locked)
 
@@ -269,10 +283,11 @@ def _immediate(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("BEGIN IMMEDIATE")
     try:
         yield
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # a failed COMMIT leaves it open: never carry it into the next
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
 
 
 def _statements(script: str) -> list[str]:

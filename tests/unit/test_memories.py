@@ -333,6 +333,27 @@ def test_concurrent_writers_in_processes_never_exceed_the_limit(tmp_path: Path) 
         store.close()
 
 
+def test_a_writer_that_waits_too_long_gets_a_clear_503_and_the_store_goes_on(
+    tmp_path: Path,
+) -> None:
+    store = SqliteMemoryStore(tmp_path / "m", max_per_author=5, busy_timeout=0.05)
+    other = sqlite3.connect(tmp_path / "m" / DB_NAME, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another server holds the write lock
+        with pytest.raises(DomainError) as busy:
+            run(store.add(NewMemory("waits"), author="alice"))
+        assert busy.value.code is ErrorCode.UNAVAILABLE
+        assert busy.value.message == (
+            "Memories cannot be used right now (database is locked); try again later."
+        )
+        assert run(store.search()) == []  # readers do not wait for a writer (WAL)
+        other.execute("ROLLBACK")
+        assert texts([run(store.add(NewMemory("saved"), author="alice"))]) == ["saved"]
+    finally:
+        other.close()
+        store.close()
+
+
 # --- on disk --------------------------------------------------------------------------------
 
 
