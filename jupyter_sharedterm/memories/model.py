@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final, NewType
 
 from ..core.errors import DomainError, ErrorCode
+from ..recording.store import is_valid_id as is_valid_recording_id
 
 __all__ = [
     "MAX_QUERY_CHARS",
@@ -22,7 +23,6 @@ __all__ = [
     "MemorySource",
     "NewMemory",
     "is_valid_memory_id",
-    "is_valid_recording_id",
     "is_valid_target",
     "parse_new_memory",
     "parse_query",
@@ -35,7 +35,6 @@ MAX_QUERY_CHARS: Final = 500
 # A host name, an IPv4 or IPv6 address (no brackets, no zone) or a device name as configured.
 _TARGET: Final = re.compile(rf"[A-Za-z0-9:][A-Za-z0-9._:-]{{0,{MAX_TARGET_CHARS - 1}}}")
 _MEMORY_ID: Final = re.compile(r"[A-Za-z0-9_-]{22}")  # core.ids.new_id()
-_RECORDING_ID: Final = re.compile(r"[A-Za-z0-9_-]{32}")  # recording.store ids
 # Dropped from a memory's text: control characters other than newline and tab, and the
 # invisible and bidirectional marks that make text read differently from what it is.
 _INVISIBLE: Final = re.compile(
@@ -56,10 +55,6 @@ def is_valid_target(value: object) -> bool:
 
 def is_valid_memory_id(value: object) -> bool:
     return isinstance(value, str) and _MEMORY_ID.fullmatch(value) is not None
-
-
-def is_valid_recording_id(value: object) -> bool:
-    return isinstance(value, str) and _RECORDING_ID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
