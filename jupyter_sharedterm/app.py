@@ -13,9 +13,12 @@ from jupyter_server_terminals.terminalmanager import TerminalManager
 from traitlets import Bool, Bytes, Dict, Enum, Float, Int, TraitError, Unicode, default, validate
 
 from .core.invites import SecretHasher
+from .core.limits import SessionLimits
+from .core.session import MAX_ACTIVE_INVITES
 from .devices import DeviceInventory, DeviceSessions
 from .handlers.devices import DevicesHandler, LoginHandler, LoginsHandler
 from .handlers.guest import GuestGate, GuestPageHandler, GuestStaticHandler
+from .handlers.memories import MAX_TEXT_SETTING, STORE_SETTING, MemoriesHandler, MemoryHandler
 from .handlers.recordings import (
     RecordingCastHandler,
     RecordingHandler,
@@ -33,6 +36,7 @@ from .handlers.rest import (
 from .handlers.terminal import TerminalSocketHandler
 from .live import LiveConfig, RecordingConfig
 from .manager import SessionManager
+from .memories.sqlite import MemoryStoreError, SqliteMemoryStore
 from .recording.store import RecordingStore
 from .terminals import CleanSignalsTerminalManager, RecordedTerminalManager
 
@@ -192,6 +196,86 @@ class SharedTermApp(ExtensionApp):
         "its removal, or a server restart.",
     )
 
+    max_participants = Int(
+        200,
+        min=1,
+        config=True,
+        help="People one session admits at once. Removed people do not count: removing "
+        "someone gives their place back.",
+    )
+    invites_kept = Int(
+        200,
+        min=MAX_ACTIVE_INVITES,
+        config=True,
+        help="Invite links a session lists for its owners; past this the oldest dead ones "
+        "(revoked, expired, used up) are forgotten.",
+    )
+    invite_default_uses = Int(
+        25,
+        min=1,
+        max=1000,
+        config=True,
+        help="People one invite link admits when its owner does not say (`max_uses`). Removing "
+        "someone who came through a link gives its use back.",
+    )
+    guest_joins_per_address = Int(
+        10,
+        min=1,
+        config=True,
+        help="New guests one client address may add through one link: this many at once, then "
+        "this many per minute.",
+    )
+    failed_join_delay_seconds = Float(
+        1.0,
+        min=0.0,
+        max=30.0,
+        config=True,
+        help="Once an address has used up its allowance of failed joins (10, then one every 6 "
+        "s), each further wrong secret is answered 429 after this delay. A right secret is "
+        "always admitted.",
+    )
+    failed_join_delayed_max = Int(
+        64,
+        min=0,
+        config=True,
+        help="Delayed 429 answers (see `failed_join_delay_seconds`) held back at once on the "
+        "server; past this they are answered at once.",
+    )
+    sockets_per_participant = Int(
+        8,
+        min=1,
+        config=True,
+        help="Terminal websockets (windows, tabs) one participant may hold open on one session "
+        "at once; one more answers 429 before the upgrade.",
+    )
+    questions_per_minute = Float(
+        6.0,
+        min=0.1,
+        config=True,
+        help="Questions one participant may ask per minute, after a burst of "
+        "`questions_burst`; faster ones are refused to the asker alone.",
+    )
+    questions_burst = Int(
+        3,
+        min=1,
+        config=True,
+        help="Questions one participant may ask in a row before the rate applies.",
+    )
+    questions_kept = Int(
+        100,
+        min=1,
+        config=True,
+        help="Questions a session keeps for late joiners. When full, answered questions and "
+        "those of removed people make room; one person never pushes out another's.",
+    )
+    questions_kept_per_participant = Int(
+        10,
+        min=1,
+        config=True,
+        help="Questions of one participant the session keeps; their oldest makes room for "
+        "their newest.",
+    )
+
     devices = Dict(
         config=True,
         help="SSH devices people may open shared sessions to: {name: {host, username, port, "
@@ -215,6 +299,19 @@ class SharedTermApp(ExtensionApp):
         config=True,
         help="How long a device login waits for its owner to confirm a host key or answer a "
         "prompt before the connection is dropped (seconds).",
+    )
+
+    memories_dir = Unicode(
+        "",
+        config=True,
+        help="Folder of the memories database (created 0700; the database file 0600). "
+        "Default: sharedterm/memories in the Jupyter data dir.",
+    )
+    max_memories_per_user = Int(
+        1000, min=1, config=True, help="Memories one person may keep (further ones get 429)."
+    )
+    max_memory_chars = Int(
+        4000, min=1, config=True, help="The longest text one memory may have (characters)."
     )
 
     @validate("invite_key", "guest_cookie_key")
@@ -287,7 +384,19 @@ class SharedTermApp(ExtensionApp):
                 if self.recording_write_error == "continue"
                 else "stop_input",
             )
+        limits = SessionLimits(
+            max_participants=self.max_participants,
+            invites_kept=self.invites_kept,
+            invite_default_uses=self.invite_default_uses,
+            guest_joins_per_address=self.guest_joins_per_address,
+            sockets_per_participant=self.sockets_per_participant,
+            questions_burst=self.questions_burst,
+            questions_per_minute=self.questions_per_minute,
+            questions_kept=self.questions_kept,
+            questions_kept_per_participant=self.questions_kept_per_participant,
+        )
         self.manager = SessionManager(
+            limits=limits,
             recording=recording,
             terminal_manager=lambda: web_settings.get("terminal_manager"),
             emit_audit=emit_audit,
@@ -316,7 +425,18 @@ class SharedTermApp(ExtensionApp):
             enabled=self.allow_guests,
             cookie_seconds=self.guest_cookie_seconds,
             key=self.guest_cookie_key or None,
+            failed_join_delay=self.failed_join_delay_seconds,
+            max_delayed=self.failed_join_delayed_max,
         )
+        try:
+            self.settings[STORE_SETTING] = SqliteMemoryStore(
+                Path(self.memories_dir or Path(jupyter_data_dir(), "sharedterm", "memories")),
+                max_per_author=self.max_memories_per_user,
+            )
+        except MemoryStoreError as e:  # the message names the setting to change
+            self.log.error("sharedterm: %s", e)
+            raise
+        self.settings[MAX_TEXT_SETTING] = self.max_memory_chars
         if self.freeze_startup_objects:
             # Runs when the event loop starts: every extension has been loaded by then.
             serverapp.io_loop.add_callback(_freeze_startup_objects)
@@ -345,6 +465,8 @@ class SharedTermApp(ExtensionApp):
                 (r"/api/sharedterm/recordings", RecordingsHandler),
                 (rf"/api/sharedterm/recordings/({_ID})", RecordingHandler),
                 (rf"/api/sharedterm/recordings/({_ID})/cast", RecordingCastHandler),
+                (r"/api/sharedterm/memories", MemoriesHandler),
+                (rf"/api/sharedterm/memories/({_ID})", MemoryHandler),
             ]
         )
 
@@ -355,6 +477,9 @@ class SharedTermApp(ExtensionApp):
         await self.manager.shutdown()
         if self.manager.recording is not None:
             self.manager.recording.store.close()
+        memories = self.settings.get(STORE_SETTING)
+        if memories is not None:
+            memories.close()
 
 
 _frozen = False

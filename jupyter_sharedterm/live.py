@@ -28,7 +28,7 @@ from .protocol import CloseCode
 from .recording.recorder import Recorder, RecorderState, WriteErrorPolicy
 from .recording.store import RecordingStore
 from .runtime.coalesce import Coalescer
-from .runtime.reactions import Reaction, Reactor
+from .runtime.reactions import Reaction, Reactor, who
 from .runtime.record import RecordingTap
 from .runtime.repaint import ScreenTap
 from .runtime.taps import Tap, Taps
@@ -141,6 +141,7 @@ class LiveSession:
         self._recording = recording
         self._recording_tap: RecordingTap | None = None
         self._recording_message = "This session is recorded."
+        self._recording_by: ParticipantId | None = None  # who is pausing or resuming it now
         self._output = Coalescer(c.coalesce_seconds, self._send_output)
         self._reactor = Reactor(session)
         self.clients: set[Client] = set()
@@ -182,7 +183,8 @@ class LiveSession:
             self._taps.close("the session could not start")
             raise
         self._ticker = asyncio.ensure_future(self._tick())
-        self._audit("session_create", {"title": self.session.title})
+        owner = self.session.owners()[0]
+        self._audit("session_create", {"title": self.session.title, **who(self.session, owner.id)})
         self._publish()
 
     async def wait_closed(self) -> None:
@@ -292,7 +294,14 @@ class LiveSession:
     # may still record a denial.
 
     def join(
-        self, invite_id: str, secret: str, *, identity: str, name: str, kind: Kind
+        self,
+        invite_id: str,
+        secret: str,
+        *,
+        identity: str,
+        name: str,
+        kind: Kind,
+        address: str | None = None,
     ) -> Participant:
         with self._publishing():
             return self.session.redeem(
@@ -303,6 +312,7 @@ class LiveSession:
                 kind=kind,
                 now=self._clock(),
                 hasher=self.hasher,
+                address=address,
             )
 
     def set_role(self, actor: ParticipantId, target: ParticipantId, role: Role) -> None:
@@ -338,14 +348,20 @@ class LiveSession:
         """Pause or resume the shared recording (owners only); everyone is told."""
         with self._publishing():
             p = self.session.authorize(actor, Action.MANAGE)
-        tap = self._recording_tap
-        if tap is None:
+        if self._recording_tap is None:
             raise DomainError(ErrorCode.CONFLICT, "Sessions are not recorded on this server.")
         self._output.flush()
-        if paused:
-            tap.pause(p.name)
-        else:
-            tap.resume(p.name)
+        self._recording_by = p.id  # for the audit record of the change
+        try:
+            # A pause covers every recording of the terminal, its own from before it was shared.
+            for tap in self._taps:
+                if isinstance(tap, RecordingTap):
+                    if paused:
+                        tap.pause(p.name)
+                    else:
+                        tap.resume(p.name)
+        finally:
+            self._recording_by = None
 
     def recording_state(self) -> dict[str, Any] | None:
         """`{"id", "state", "message"}` of the shared recording; None when recording is off."""
@@ -444,7 +460,8 @@ class LiveSession:
         self._broadcast(
             protocol.encode("ctl", {"type": "recording", **(self.recording_state() or {})})
         )
-        self._audit("recording", {"state": state.value, "detail": detail})
+        by = who(self.session, self._recording_by, "by")
+        self._audit("recording", {"state": state.value, "detail": detail, **by})
 
     def _shut_down(self, reason: str) -> None:
         self._output.flush()

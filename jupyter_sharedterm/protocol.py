@@ -19,7 +19,6 @@ from .core.roles import Role
 __all__ = [
     "MAX_COLS",
     "MAX_FRAME_BYTES",
-    "MAX_NAME_CHARS",
     "MAX_QUESTION_CHARS",
     "MAX_ROWS",
     "Answer",
@@ -45,7 +44,6 @@ __all__ = [
     "parse_login_reply",
     "parse_recording_change",
     "parse_role_change",
-    "sanitize_display_name",
     "stdout_frame",
 ]
 
@@ -54,7 +52,6 @@ MAX_REST_BODY_BYTES: Final = 64 << 10  # 64 KiB: no REST body of ours comes near
 MAX_ROWS: Final = 500
 MAX_COLS: Final = 1000
 MAX_QUESTION_CHARS: Final = 2000
-MAX_NAME_CHARS: Final = 64
 MAX_INVITE_TTL_SECONDS: Final = 30 * 24 * 3600
 MAX_INVITE_USES: Final = 1000
 
@@ -165,7 +162,7 @@ def _decode_ctl(body: dict[str, Any]) -> ClientMessage:
             raise ProtocolError(
                 f"Questions are limited to {MAX_QUESTION_CHARS} characters.", ErrorCode.TOO_LARGE
             )
-        return Ask(_strip_controls(_text(text, "question")))
+        return Ask(_text(text, "question"))  # cleaned in the core, as every text for others
     if kind == "answer_question":
         qid = body.get("id")
         if not isinstance(qid, str) or not _ID.fullmatch(qid):
@@ -215,9 +212,6 @@ def stdout_frame(text: str) -> bytes:
 
 _ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TERMINAL_NAME: Final = re.compile(r"\w{1,64}")
-_CONTROLS: Final = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
-)
 
 
 def parse_json_body(raw: bytes) -> dict[str, Any]:
@@ -426,18 +420,8 @@ def parse_join_request(body: dict[str, Any]) -> JoinRequest:
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise ProtocolError('"name" must be a string.')
-    return JoinRequest(secret, None if name is None else sanitize_display_name(name))
-
-
-def sanitize_display_name(name: str) -> str:
-    """A display name anyone may see: no control or bidi characters, bounded, never empty."""
-    cleaned = " ".join(_CONTROLS.sub("", name.encode("utf-8", "replace").decode("utf-8")).split())
-    return cleaned[:MAX_NAME_CHARS] or "Anonymous"
-
-
-def _strip_controls(text: str) -> str:
-    # Questions keep newlines and tabs; every other control character is dropped.
-    return _CONTROLS.sub("", text)
+    # Cleaned and bounded in the core (`core.names.clean_name`), as every name is.
+    return JoinRequest(secret, name)
 
 
 def _role(value: Any, *, allow_owner: bool) -> Role:

@@ -25,6 +25,7 @@ from ..core.session import (
     InviteCreated,
     InviteRevoked,
     Joined,
+    Kind,
     OfferWithdrawn,
     OwnerAway,
     OwnerBack,
@@ -36,7 +37,7 @@ from ..core.session import (
     Typing,
 )
 
-__all__ = ["Reaction", "Reactor", "react"]
+__all__ = ["Reaction", "Reactor", "react", "who"]
 
 Body = dict[str, Any]
 
@@ -53,6 +54,7 @@ class Reaction:
     audit: tuple[str, Body] | None = None  # (action, details); never terminal data
     marker: str | None = None  # a marker in the recordings (what people do, never what they type)
     reader: str | None = None  # an identity that may now open the session's recording
+    unreader: str | None = None  # one that may not open what is recorded from now on
     end: str | None = None  # the session ended, for this reason
 
 
@@ -65,6 +67,18 @@ def _on(kind: type[_E]) -> Callable[[Callable[[_E, Session], Reaction]], None]:
         _TABLE[kind] = fn
 
     return register
+
+
+def who(session: Session, pid: ParticipantId | None, key: str = "participant") -> Body:
+    """Audit fields naming a participant: the Jupyter account, or the guest's label and the
+    address it joined from (ids alone mean nothing once the process is gone). `key` prefixes
+    the keys: "participant", "participant_account"; "by", "by_account"."""
+    p = session.participants.get(pid) if pid is not None else None
+    if p is None:
+        return {key: pid}
+    if p.kind is Kind.USER:
+        return {key: pid, f"{key}_account": p.identity.partition(":")[2] or p.identity}
+    return {key: pid, f"{key}_guest": p.name, f"{key}_address": p.address}
 
 
 def react(event: Event, session: Session) -> Reaction:
@@ -89,7 +103,7 @@ class Reactor:
 @_on(Joined)
 def _joined(e: Joined, s: Session) -> Reaction:
     p = s.participants[e.participant]
-    details = {"participant": p.id, "role": e.role.value, "kind": p.kind.value}
+    details = {**who(s, p.id), "role": e.role.value, "kind": p.kind.value}
     return Reaction(
         roster=True,
         audit=("join", {**details, "invite": e.via_invite}),
@@ -99,7 +113,12 @@ def _joined(e: Joined, s: Session) -> Reaction:
 
 @_on(RoleChanged)
 def _role_changed(e: RoleChanged, s: Session) -> Reaction:
-    details = {"participant": e.participant, "old": e.old.value, "new": e.new.value, "by": e.by}
+    details = {
+        **who(s, e.participant),
+        "old": e.old.value,
+        "new": e.new.value,
+        **who(s, e.by, "by"),
+    }
     return Reaction(
         roster=True,
         notify=(e.participant, {"type": "role", "role": e.new.value}),
@@ -112,7 +131,9 @@ def _removed(e: Removed, s: Session) -> Reaction:
     return Reaction(
         roster=True,
         disconnect=(e.participant, "You were removed from this session."),
-        audit=("remove", {"participant": e.participant, "by": e.by}),
+        audit=("remove", {**who(s, e.participant), **who(s, e.by, "by")}),
+        # What happens from now on is not theirs to replay.
+        unreader=s.participants[e.participant].identity,
     )
 
 
@@ -120,7 +141,7 @@ def _removed(e: Removed, s: Session) -> Reaction:
 def _connection_changed(e: ConnectionChanged, s: Session) -> Reaction:
     return Reaction(
         roster=True,
-        audit=("connect" if e.connected else "disconnect", {"participant": e.participant}),
+        audit=("connect" if e.connected else "disconnect", who(s, e.participant)),
     )
 
 
@@ -165,18 +186,18 @@ def _owner_back(e: OwnerBack, s: Session) -> Reaction:
 
 @_on(Denied)
 def _denied(e: Denied, s: Session) -> Reaction:
-    return Reaction(audit=("deny", {"participant": e.participant, "action": e.action.value}))
+    return Reaction(audit=("deny", {**who(s, e.participant), "action": e.action.value}))
 
 
 @_on(InviteCreated)
 def _invite_created(e: InviteCreated, s: Session) -> Reaction:
-    details = {"invite": e.invite, "role": e.role.value, "by": e.by}
+    details = {"invite": e.invite, "role": e.role.value, **who(s, e.by, "by")}
     return Reaction(audit=("invite_create", details))
 
 
 @_on(InviteRevoked)
 def _invite_revoked(e: InviteRevoked, s: Session) -> Reaction:
-    return Reaction(audit=("invite_revoke", {"invite": e.invite, "by": e.by}))
+    return Reaction(audit=("invite_revoke", {"invite": e.invite, **who(s, e.by, "by")}))
 
 
 @_on(QuestionAsked)
@@ -191,4 +212,4 @@ def _question_answered(e: QuestionAnswered, s: Session) -> Reaction:
 
 @_on(Ended)
 def _ended(e: Ended, s: Session) -> Reaction:
-    return Reaction(audit=("end", {"reason": e.reason, "by": e.by}), end=e.reason)
+    return Reaction(audit=("end", {"reason": e.reason, **who(s, e.by, "by")}), end=e.reason)

@@ -37,6 +37,8 @@ class RecordingTap(Tap):
             self.recorder.marker(reaction.marker)
         if reaction.reader is not None:
             self.recorder.allow(reaction.reader)
+        if reaction.unreader is not None:
+            self.recorder.revoke(reaction.unreader)
 
     def tick(self, now: float) -> None:
         if now >= self._next_tick:
