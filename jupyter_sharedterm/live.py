@@ -13,7 +13,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from . import protocol
 from .core.errors import DomainError, ErrorCode
@@ -227,7 +229,7 @@ class LiveSession:
         participant = self.session.connect(pid)
         client = Client(pid, socket, self._limits, lambda: self.resync_frames(scrollback=False))
         self.clients.add(client)
-        client.push(protocol.encode("setup", self._setup(participant)))
+        client.push(protocol.encode(protocol.SetupFrame(self._setup(participant))))
         client.push(self._roster_frame())
         for frame in self.resync_frames():
             client.push(frame)
@@ -249,11 +251,11 @@ class LiveSession:
             message = protocol.decode_frame(raw)
             self._dispatch(client, message)
         except DomainError as e:
-            client.error(e.code.value, e.message)
+            client.error(e.code, e.message)
         except TransportClosed:
-            client.error(ErrorCode.GONE.value, "The terminal has exited.")
+            client.error(ErrorCode.GONE, "The terminal has exited.")
         except TransportError as e:
-            client.error(ErrorCode.UNAVAILABLE.value, str(e))
+            client.error(ErrorCode.UNAVAILABLE, str(e))
         finally:
             self._publish()
 
@@ -377,13 +379,16 @@ class LiveSession:
 
     def recording_state(self) -> dict[str, Any] | None:
         """`{"id", "state", "message"}` of the shared recording; None when recording is off."""
+        status = self.recording_status()
+        return None if status is None else msgspec.to_builtins(status)
+
+    def recording_status(self) -> protocol.RecordingStatus | None:
+        """The shared recording's state; None when recording is off."""
         if self.recorder is None:
             return None
-        return {
-            "id": self.recorder.id,
-            "state": self.recorder.state.value,
-            "message": self._recording_message,
-        }
+        return protocol.RecordingStatus.of(
+            self.recorder.id, self.recorder.state.value, self._recording_message
+        )
 
     def describe(self, pid: ParticipantId) -> dict[str, Any]:
         """The session model for `pid`: the core's view plus the recording."""
@@ -440,7 +445,7 @@ class LiveSession:
                 },
             )
             for client in self._clients_of(event.participant):
-                client.send_ctl(type="role", role=event.new.value)
+                client.send_ctl(protocol.RoleUpdate(event.new))
             return True
         if isinstance(event, Removed):
             self._audit("remove", {"participant": event.participant, "by": event.by})
@@ -468,13 +473,14 @@ class LiveSession:
             self._audit("invite_revoke", {"invite": event.invite, "by": event.by})
             return False
         if isinstance(event, QuestionAsked):
-            frame = protocol.encode("ctl", {"type": "question", **event.question.describe()})
+            frame = protocol.ctl_frame(protocol.QuestionPosted.of(event.question))
             for client in self.clients:
                 client.push(frame)
             return False
         if isinstance(event, QuestionAnswered):
+            frame = protocol.ctl_frame(protocol.QuestionAnswered(event.question, event.by))
             for client in self.clients:
-                client.send_ctl(type="question_answered", id=event.question, by=event.by)
+                client.push(frame)
             return False
         assert isinstance(event, Ended)
         self._audit("end", {"reason": event.reason, "by": event.by})
@@ -528,7 +534,9 @@ class LiveSession:
     def _recording_changed(self, state: RecorderState, detail: str) -> None:
         # Disclosure is out of band: a ctl frame, never text injected into the terminal.
         self._recording_message = detail
-        frame = protocol.encode("ctl", {"type": "recording", **(self.recording_state() or {})})
+        status = self.recording_status()
+        assert status is not None  # only a recorder calls this
+        frame = protocol.ctl_frame(protocol.RecordingUpdate(**msgspec.structs.asdict(status)))
         for client in self.clients:
             client.push(frame)
         self._audit("recording", {"state": state.value, "detail": detail})
@@ -560,28 +568,21 @@ class LiveSession:
     def _clients_of(self, pid: ParticipantId) -> list[Client]:
         return [c for c in self.clients if c.pid == pid]
 
-    def _setup(self, p: Participant) -> dict[str, Any]:
-        return {
-            "recording": self.recording_state(),
-            "participant": p.id,
-            "role": p.role.value,
-            "name": p.name,
-            "session": self.session.id,
-            "title": self.session.title,
-            "transport": self.session.transport,
-            "protocol": 1,
-        }
-
-    def _roster_frame(self) -> str:
-        s = self.session
-        return protocol.encode(
-            "ctl",
-            {
-                "type": "roster",
-                "participants": [p.describe() for p in s.current()],
-                "driver": s.driver,
-            },
+    def _setup(self, p: Participant) -> protocol.Setup:
+        return protocol.Setup(
+            participant=p.id,
+            role=p.role,
+            name=p.name,
+            session=self.session.id,
+            title=self.session.title,
+            transport=self.session.transport,
+            recording=self.recording_status(),
         )
+
+    def _roster_frame(self) -> bytes:
+        s = self.session
+        participants = [protocol.ParticipantModel.of(p) for p in s.current()]
+        return protocol.ctl_frame(protocol.Roster(participants=participants, driver=s.driver))
 
     def _announce_typing(self, pid: ParticipantId) -> None:
         now = time.monotonic()
@@ -591,7 +592,7 @@ class LiveSession:
         asyncio.get_running_loop().call_later(self.config.typing_delay, self._send_typing, pid)
 
     def _send_typing(self, pid: ParticipantId) -> None:
-        frame = protocol.encode("ctl", {"type": "typing", "participant": pid})
+        frame = protocol.ctl_frame(protocol.Typing(pid))
         for client in self.clients:
             client.push(frame)
 
@@ -635,9 +636,10 @@ class LiveSession:
         self._owner_timer = None
         self.end(None, "No owner returned to the session.")
 
-    def _notice(self, code: str, message: str) -> None:
+    def _notice(self, code: Literal["owner_away", "owner_back"], message: str) -> None:
+        frame = protocol.ctl_frame(protocol.Notice(code, message))
         for client in self.clients:
-            client.send_ctl(type="notice", code=code, message=message)
+            client.push(frame)
 
     async def _tick(self) -> None:
         # Keep the mirror close to the live screen, but only while output is quiet: emulation

@@ -1,43 +1,41 @@
-"""The wire, and only the wire: every frame and REST body, decoded in one place; it is the spec.
-
-Websocket frames are JSON arrays, a superset of terminado's protocol, so JupyterLab's
-`TerminalConnection` semantics (wait for `setup`, then `stdout`) carry over.
-`docs/protocol.md` describes the same frames for people; keep the two in step.
-"""
+"""REST request bodies: each parsed in one function into a typed request, with a message that
+names the field when it is wrong. The answers' types are in `models`."""
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from .core.errors import DomainError, ErrorCode
-from .core.roles import Role
+import msgspec
+
+from ..core.errors import ErrorCode
+from ..core.roles import Role
+from ._text import ID, encodable, sanitize_display_name
+from .errors import ProtocolError
 
 __all__ = [
-    "MAX_COLS",
-    "MAX_FRAME_BYTES",
-    "MAX_NAME_CHARS",
-    "MAX_QUESTION_CHARS",
-    "MAX_ROWS",
-    "Answer",
-    "Ask",
-    "ClientMessage",
-    "CloseCode",
+    "MAX_INVITE_TTL_SECONDS",
+    "MAX_INVITE_USES",
+    "MAX_REST_BODY_BYTES",
+    "AdhocSshBody",
     "ConfirmFingerprint",
     "CreateSession",
+    "DeviceSessionBody",
+    "FingerprintBody",
+    "InviteBody",
     "InviteRequest",
+    "JoinBody",
     "JoinRequest",
     "LoginReply",
+    "NewShellBody",
     "PromptAnswers",
-    "ProtocolError",
-    "SetRecording",
-    "SetSize",
-    "Stdin",
-    "decode_frame",
-    "encode",
+    "PromptAnswersBody",
+    "RecordingBody",
+    "RoleBody",
+    "ShareTerminalBody",
+    "encode_body",
     "parse_create_session",
     "parse_invite_request",
     "parse_join_request",
@@ -45,179 +43,98 @@ __all__ = [
     "parse_login_reply",
     "parse_recording_change",
     "parse_role_change",
-    "sanitize_display_name",
-    "stdout_frame",
 ]
 
-MAX_FRAME_BYTES: Final = 1 << 20  # 1 MiB: a large paste fits; anything bigger closes with 1009
 MAX_REST_BODY_BYTES: Final = 64 << 10  # 64 KiB: no REST body of ours comes near it
-MAX_ROWS: Final = 500
-MAX_COLS: Final = 1000
-MAX_QUESTION_CHARS: Final = 2000
-MAX_NAME_CHARS: Final = 64
 MAX_INVITE_TTL_SECONDS: Final = 30 * 24 * 3600
 MAX_INVITE_USES: Final = 1000
+MAX_PROMPT_ANSWERS: Final = 16
+MAX_ANSWER_CHARS: Final = 4096
+
+_TERMINAL_NAME: Final = re.compile(r"\w{1,64}")
+
+# --- the bodies, as types: the schema and the Python client are built from them; the parse
+# functions below accept exactly their fields, and explain every refusal in words.
 
 
-class CloseCode:
-    """Websocket close codes; the `disconnect` frame carries the same number."""
+class ShareTerminalBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`POST api/sharedterm/sessions`: share an open JupyterLab terminal."""
 
-    NORMAL: Final = 1000
-    MESSAGE_TOO_BIG: Final = 1009  # tornado sends it itself when a frame exceeds MAX_FRAME_BYTES
-    INTERNAL_ERROR: Final = 1011
-    SESSION_ENDED: Final = 4000
-    REMOVED: Final = 4001
-    TOO_SLOW: Final = 4008
-    FLOODING: Final = 4029
+    terminal: Annotated[str, msgspec.Meta(pattern=r"^\w{1,64}$")]
 
 
-class ProtocolError(DomainError):
-    """A frame or body that does not follow this spec; the message says how to fix it."""
+class NewShellBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`POST api/sharedterm/sessions`: a new shell, in `cwd` (relative to the server root)."""
 
-    def __init__(self, message: str, code: ErrorCode = ErrorCode.INVALID) -> None:
-        super().__init__(code, message)
-
-
-# --- client -> server frames -------------------------------------------------------------------
+    transport: Literal["local"] = "local"
+    cwd: str | msgspec.UnsetType = msgspec.UNSET
 
 
-@dataclass(frozen=True, slots=True)
-class Stdin:
-    """`["stdin", TEXT]`: keystrokes or a paste for the terminal."""
+class DeviceSessionBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`POST api/sharedterm/sessions`: a session on a configured SSH device."""
 
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class SetSize:
-    """`["set_size", ROWS, COLS, ...]`: the sender's terminal size (extra items are ignored)."""
-
-    rows: int
-    cols: int
+    transport: Literal["ssh"] = "ssh"
+    device: str
 
 
-@dataclass(frozen=True, slots=True)
-class Ask:
-    """`["ctl", {"type": "question", "text": TEXT}]`: a question for the people at the keyboard."""
+class AdhocSshBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`POST api/sharedterm/sessions`: a session on an SSH host that is not configured."""
 
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """`["ctl", {"type": "answer_question", "id": QID}]`: marks a question answered."""
-
-    question_id: str
+    transport: Literal["ssh"] = "ssh"
+    host: str
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 22
+    username: str
 
 
-@dataclass(frozen=True, slots=True)
-class SetRecording:
-    """`["ctl", {"type": "recording", "paused": BOOL}]`: an owner pauses or resumes recording."""
+class RoleBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`PATCH .../participants/PID`."""
+
+    role: Role
+
+
+class InviteBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`POST .../invites`: a link for a viewer or a co-worker (never an owner)."""
+
+    role: Literal["viewer", "coworker"]
+    expires_in: Annotated[float, msgspec.Meta(ge=1, le=MAX_INVITE_TTL_SECONDS)] | None = None
+    max_uses: Annotated[int, msgspec.Meta(ge=1, le=MAX_INVITE_USES)] | None = None
+
+
+class RecordingBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`PUT .../recording`."""
 
     paused: bool
 
 
-ClientMessage = Stdin | SetSize | Ask | Answer | SetRecording
+class JoinBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`POST api/sharedterm/join/IID`: the secret from the link's fragment, and a name."""
 
-_CTL_TYPES = ("question", "answer_question", "recording")
-
-
-def decode_frame(raw: str | bytes) -> ClientMessage:
-    """Decode one client frame. Raises ProtocolError (never anything else) for a bad frame."""
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ProtocolError("Frames must be UTF-8 encoded JSON arrays.") from None
-    if not raw:
-        raise ProtocolError('Empty frame: send a JSON array such as ["stdin", "ls\\r"].')
-    try:
-        msg = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ProtocolError("Frame is not valid JSON: send a JSON array.") from None
-    if not isinstance(msg, list) or not msg or not isinstance(msg[0], str):
-        raise ProtocolError(
-            'A frame is a JSON array whose first item names it, e.g. ["stdin", "ls\\r"].'
-        )
-    verb = msg[0]
-    if verb == "stdin":
-        if len(msg) != 2 or not isinstance(msg[1], str):
-            raise ProtocolError('stdin takes one string: ["stdin", TEXT].')
-        return Stdin(_text(msg[1], "stdin"))
-    if verb == "set_size":
-        if len(msg) < 3:
-            raise ProtocolError('set_size takes rows and columns: ["set_size", ROWS, COLS].')
-        return SetSize(_dimension(msg[1], "rows", MAX_ROWS), _dimension(msg[2], "cols", MAX_COLS))
-    if verb == "ctl":
-        if len(msg) != 2 or not isinstance(msg[1], dict):
-            raise ProtocolError('ctl takes one object: ["ctl", {"type": ...}].')
-        return _decode_ctl(msg[1])
-    raise ProtocolError(f"Unknown frame {verb[:32]!r}: use stdin, set_size or ctl.")
+    secret: str
+    name: str | msgspec.UnsetType = msgspec.UNSET
 
 
-def _decode_ctl(body: dict[str, Any]) -> ClientMessage:
-    kind = body.get("type")
-    if kind == "question":
-        text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise ProtocolError("A question needs a non-empty text.")
-        if len(text) > MAX_QUESTION_CHARS:
-            raise ProtocolError(
-                f"Questions are limited to {MAX_QUESTION_CHARS} characters.", ErrorCode.TOO_LARGE
-            )
-        return Ask(_strip_controls(_text(text, "question")))
-    if kind == "answer_question":
-        qid = body.get("id")
-        if not isinstance(qid, str) or not _ID.fullmatch(qid):
-            raise ProtocolError("answer_question needs the id of a question.")
-        return Answer(qid)
-    if kind == "recording":
-        return SetRecording(_paused(body))
-    shown = kind[:32] if isinstance(kind, str) else kind
-    raise ProtocolError(f"Unknown ctl type {shown!r}: use one of {', '.join(_CTL_TYPES)}.")
+class FingerprintBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`POST api/sharedterm/logins/LID`: trust the host key shown."""
+
+    confirm_fingerprint: Annotated[str, msgspec.Meta(pattern=r"^SHA256:[A-Za-z0-9+/]{43}$")]
 
 
-def _text(value: str, what: str) -> str:
-    # json.loads accepts lone surrogates ("\ud800"), which cannot be written to a terminal.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ProtocolError(f"{what} contains an unpaired surrogate: send valid Unicode.") from None
-    return value
+class PromptAnswersBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`POST api/sharedterm/logins/LID`: one answer per prompt, or none to decline."""
+
+    answers: Annotated[list[str], msgspec.Meta(max_length=MAX_PROMPT_ANSWERS)]
 
 
-def _dimension(value: Any, what: str, limit: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ProtocolError(f"set_size {what} must be a whole number from 1 to {limit}.")
-    if isinstance(value, float):
-        if not math.isfinite(value) or value != int(value):
-            raise ProtocolError(f"set_size {what} must be a whole number from 1 to {limit}.")
-        value = int(value)
-    if not 1 <= value <= limit:
-        raise ProtocolError(f"set_size {what} must be a whole number from 1 to {limit}.")
-    return int(value)
+_encoder: Final = msgspec.json.Encoder()
 
 
-# --- server -> client frames -------------------------------------------------------------------
+def encode_body(model: Any) -> bytes:
+    """A REST answer (dicts, lists and the protocol's types) as UTF-8 JSON."""
+    return _encoder.encode(model)
 
 
-def encode(*items: Any) -> str:
-    """One server frame, e.g. encode("ctl", {"type": "roster", ...})."""
-    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
-
-
-def stdout_frame(text: str) -> bytes:
-    """A `stdout` frame, encoded once and sent as the same bytes to every client."""
-    return encode("stdout", text).encode("utf-8", "surrogatepass")
-
-
-# --- REST bodies ---------------------------------------------------------------------------------
-
-_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_TERMINAL_NAME: Final = re.compile(r"\w{1,64}")
-_CONTROLS: Final = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
-)
+def _fields(*types: type[msgspec.Struct]) -> set[str]:
+    return {f.encode_name for t in types for f in msgspec.structs.fields(t)}
 
 
 def parse_json_body(raw: bytes) -> dict[str, Any]:
@@ -249,8 +166,8 @@ class CreateSession:
     username: str | None = None
 
 
-_LOCAL_FIELDS: Final = {"terminal", "transport", "cwd"}
-_SSH_FIELDS: Final = {"transport", "device", "host", "port", "username"}
+_LOCAL_FIELDS: Final = _fields(ShareTerminalBody, NewShellBody)
+_SSH_FIELDS: Final = _fields(DeviceSessionBody, AdhocSshBody)
 _DEVICE_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SSH_TOKEN: Final = re.compile(r"[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,254}")
 
@@ -324,14 +241,12 @@ class PromptAnswers:
 
 LoginReply = ConfirmFingerprint | PromptAnswers
 
-MAX_PROMPT_ANSWERS: Final = 16
-MAX_ANSWER_CHARS: Final = 4096
 _FINGERPRINT: Final = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 
 
 def parse_login_reply(body: dict[str, Any]) -> LoginReply:
     """The owner's reply to a login step. Error messages never repeat an answer."""
-    _only(body, {"confirm_fingerprint", "answers"})
+    _only(body, _fields(FingerprintBody, PromptAnswersBody))
     if ("confirm_fingerprint" in body) == ("answers" in body):
         raise ProtocolError('Send either "confirm_fingerprint" or "answers".')
     if "confirm_fingerprint" in body:
@@ -351,24 +266,16 @@ def parse_login_reply(body: dict[str, Any]) -> LoginReply:
             f'"answers" must be a list of up to {MAX_PROMPT_ANSWERS} strings, one per prompt.'
         )
     for answer in answers:
-        if len(answer) > MAX_ANSWER_CHARS or "\x00" in answer or not _encodable(answer):
+        if len(answer) > MAX_ANSWER_CHARS or "\x00" in answer or not encodable(answer):
             raise ProtocolError(
                 f"Each answer must be valid text of at most {MAX_ANSWER_CHARS} characters."
             )
     return PromptAnswers(tuple(answers))
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return True
-
-
 def parse_recording_change(body: dict[str, Any]) -> bool:
     """`PUT .../recording {"paused": BOOL}`: True to pause."""
-    _only(body, {"paused"})
+    _only(body, _fields(RecordingBody))
     return _paused(body)
 
 
@@ -380,7 +287,7 @@ def _paused(body: dict[str, Any]) -> bool:
 
 
 def parse_role_change(body: dict[str, Any]) -> Role:
-    _only(body, {"role"})
+    _only(body, _fields(RoleBody))
     return _role(body.get("role"), allow_owner=True)
 
 
@@ -392,7 +299,7 @@ class InviteRequest:
 
 
 def parse_invite_request(body: dict[str, Any]) -> InviteRequest:
-    _only(body, {"role", "expires_in", "max_uses"})
+    _only(body, _fields(InviteBody))
     role = _role(body.get("role"), allow_owner=False)
     expires_in = body.get("expires_in")
     if expires_in is not None and (
@@ -418,26 +325,15 @@ class JoinRequest:
 
 
 def parse_join_request(body: dict[str, Any]) -> JoinRequest:
-    _only(body, {"secret", "name"})
+    _only(body, _fields(JoinBody))
     secret = body.get("secret")
     # Malformed secrets answer like unknown ones (SECURITY 10): the same 404 follows.
-    if not isinstance(secret, str) or not _ID.fullmatch(secret):
+    if not isinstance(secret, str) or not ID.fullmatch(secret):
         secret = ""
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise ProtocolError('"name" must be a string.')
     return JoinRequest(secret, None if name is None else sanitize_display_name(name))
-
-
-def sanitize_display_name(name: str) -> str:
-    """A display name anyone may see: no control or bidi characters, bounded, never empty."""
-    cleaned = " ".join(_CONTROLS.sub("", name.encode("utf-8", "replace").decode("utf-8")).split())
-    return cleaned[:MAX_NAME_CHARS] or "Anonymous"
-
-
-def _strip_controls(text: str) -> str:
-    # Questions keep newlines and tabs; every other control character is dropped.
-    return _CONTROLS.sub("", text)
 
 
 def _role(value: Any, *, allow_owner: bool) -> Role:

@@ -1,0 +1,66 @@
+"""schema.json is what the protocol's types generate, and names every frame type both ways."""
+
+from __future__ import annotations
+
+import json
+import typing
+
+import msgspec
+
+from jupyter_sharedterm.protocol import frames, schema
+
+
+def _committed() -> dict[str, typing.Any]:
+    return dict(json.loads(schema.SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def test_committed_schema_is_what_the_types_generate() -> None:
+    assert schema.SCHEMA_PATH.read_text(encoding="utf-8") == schema.render(), (
+        "jupyter_sharedterm/protocol/schema.json is stale: run "
+        "`python -m jupyter_sharedterm.protocol.schema` and commit the result"
+    )
+
+
+def _tagged_classes() -> dict[str, type[msgspec.Struct]]:
+    return {
+        name: value
+        for name, value in vars(frames).items()
+        if isinstance(value, type)
+        and issubclass(value, msgspec.Struct)
+        and value.__struct_config__.tag is not None
+    }
+
+
+def test_every_frame_class_is_in_a_union_and_in_the_schema() -> None:
+    unions = [frames.ServerFrame, frames.ServerCtl, frames.ClientFrame, frames.ClientCtl]
+    in_unions = {m for u in unions for m in typing.get_args(u)}
+    defined = set(_tagged_classes().values())
+    assert defined == in_unions, "a frame class is defined but not in its direction's union"
+    committed = _committed()
+    named = {
+        *committed["x-server-frames"].values(),
+        *committed["x-server-ctl"].values(),
+        *committed["x-client-frames"].values(),
+        *committed["x-client-ctl"].values(),
+    }
+    assert named == {c.__name__ for c in defined}
+    assert named <= set(committed["$defs"])
+
+
+def test_server_and_client_types_are_told_apart_by_the_schema_index() -> None:
+    committed = _committed()
+    assert committed["x-server-ctl"]["roster"] == "Roster"
+    assert committed["x-client-ctl"]["question"] == "Ask"
+    server = set(committed["x-server-frames"].values()) | set(committed["x-server-ctl"].values())
+    client = set(committed["x-client-frames"].values()) | set(committed["x-client-ctl"].values())
+    assert not server & client
+    assert {"$ref": "#/$defs/Roster"} in committed["$defs"]["ServerCtl"]["anyOf"]
+
+
+def test_frames_validate_against_their_schema_shape() -> None:
+    # Every encoded frame starts with the tag the index gives for its class.
+    committed = _committed()
+    for tag, name in committed["x-server-frames"].items():
+        frame_schema = committed["$defs"][name]
+        assert frame_schema["type"] == "array"
+        assert frame_schema["prefixItems"][0] == {"enum": [tag]}
