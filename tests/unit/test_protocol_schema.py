@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import typing
 
 import msgspec
 
+from jupyter_sharedterm.app import SharedTermApp
 from jupyter_sharedterm.protocol import frames, schema
 
 
@@ -15,10 +17,38 @@ def _committed() -> dict[str, typing.Any]:
 
 
 def test_committed_schema_is_what_the_types_generate() -> None:
-    assert schema.SCHEMA_PATH.read_text(encoding="utf-8") == schema.render(), (
+    assert schema.SCHEMA_PATH.read_text(encoding="utf-8") == schema.render(schema.build_schema()), (
         "jupyter_sharedterm/protocol/schema.json is stale: run "
         "`python -m jupyter_sharedterm.protocol.schema` and commit the result"
     )
+
+
+def test_committed_openapi_is_what_the_types_generate() -> None:
+    assert schema.OPENAPI_PATH.read_text(encoding="utf-8") == schema.render(
+        schema.build_openapi()
+    ), "openapi.json is stale: run `python -m jupyter_sharedterm.protocol.schema`"
+    document = json.loads(schema.OPENAPI_PATH.read_text(encoding="utf-8"))
+    assert document["openapi"] == "3.1.0"
+    post = document["paths"]["/api/sharedterm/sessions/{sid}/invites"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/InviteBody"
+    }
+    assert set(document["components"]["schemas"]) >= {"SessionModel", "InviteBody"}
+
+
+def test_every_rest_route_served_is_in_the_spec_and_back() -> None:
+    app = SharedTermApp()
+    app.initialize_handlers()
+    served = set()
+    for pattern, handler in app.handlers:
+        path = re.sub(r"\([^)]*\)", "{}", pattern.lstrip("/"))
+        if not path.startswith("api/sharedterm") or path.endswith("/terminal"):
+            continue  # the websocket is in schema.json, not in the REST routes
+        for method in ("get", "post", "put", "patch", "delete"):
+            if method in vars(handler):
+                served.add((method.upper(), path))
+    spec = {(r.method, re.sub(r"\{\w+\}", "{}", r.path)) for r in schema.ROUTES}
+    assert served == spec
 
 
 def _tagged_classes() -> dict[str, type[msgspec.Struct]]:
