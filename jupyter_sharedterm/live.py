@@ -534,9 +534,9 @@ class LiveSession:
     def _recording_changed(self, state: RecorderState, detail: str) -> None:
         # Disclosure is out of band: a ctl frame, never text injected into the terminal.
         self._recording_message = detail
-        status = self.recording_status()
-        assert status is not None  # only a recorder calls this
-        frame = protocol.ctl_frame(protocol.RecordingUpdate(**msgspec.structs.asdict(status)))
+        assert self.recorder is not None  # only a recorder calls this
+        update = protocol.RecordingUpdate.of(self.recorder.id, state.value, detail)
+        frame = protocol.ctl_frame(update)
         for client in self.clients:
             client.push(frame)
         self._audit("recording", {"state": state.value, "detail": detail})
