@@ -251,6 +251,7 @@ class LiveSession:
             message = protocol.decode_frame(raw)
             self._dispatch(client, message)
         except DomainError as e:
+            log.debug("sharedterm: a frame of %s refused: %s", client.pid, e.for_log())
             client.error(e.code, e.message)
         except TransportClosed:
             client.error(ErrorCode.GONE, "The terminal has exited.")

@@ -180,22 +180,27 @@ def parse_create_session(body: dict[str, Any]) -> CreateSession:
         _only(body, _LOCAL_FIELDS)
         if not isinstance(terminal, str) or not _TERMINAL_NAME.fullmatch(terminal):
             raise ProtocolError(
-                '"terminal" must be the name of an open JupyterLab terminal, e.g. "1".'
+                '"terminal" must be the name of an open JupyterLab terminal, e.g. "1".',
+                field="terminal",
             )
         if transport != "local":
-            raise ProtocolError('A JupyterLab terminal is a local shell: omit "transport".')
+            raise ProtocolError(
+                'A JupyterLab terminal is a local shell: omit "transport".', field="transport"
+            )
         return CreateSession("local", terminal=terminal)
     if transport == "ssh":
         _only(body, _SSH_FIELDS)
         return _parse_ssh_target(body)
     if transport != "local":
-        raise ProtocolError('"transport" must be "local" (a new shell) or "ssh" (a device).')
+        raise ProtocolError(
+            '"transport" must be "local" (a new shell) or "ssh" (a device).', field="transport"
+        )
     _only(body, _LOCAL_FIELDS)
     cwd = body.get("cwd")
     if cwd is not None and (
         not isinstance(cwd, str) or not cwd or "\x00" in cwd or len(cwd) > 4096
     ):
-        raise ProtocolError('"cwd" must be a folder path relative to the server root.')
+        raise ProtocolError('"cwd" must be a folder path relative to the server root.', field="cwd")
     return CreateSession("local", cwd=cwd)
 
 
@@ -207,7 +212,9 @@ def _parse_ssh_target(body: dict[str, Any]) -> CreateSession:
                 'Name a configured "device", or give "host" and "username"; not both.'
             )
         if not isinstance(device, str) or not _DEVICE_NAME.fullmatch(device):
-            raise ProtocolError('"device" must be the name of a configured device, e.g. "sw1".')
+            raise ProtocolError(
+                '"device" must be the name of a configured device, e.g. "sw1".', field="device"
+            )
         return CreateSession("ssh", device=device)
     host, username, port = body.get("host"), body.get("username"), body.get("port", 22)
     if host is None and username is None:
@@ -215,11 +222,11 @@ def _parse_ssh_target(body: dict[str, Any]) -> CreateSession:
             'An SSH session needs "device" (a configured device), or "host" and "username".'
         )
     if not isinstance(host, str) or not _SSH_TOKEN.fullmatch(host):
-        raise ProtocolError('"host" must be a host name or address.')
+        raise ProtocolError('"host" must be a host name or address.', field="host")
     if not isinstance(username, str) or not _SSH_TOKEN.fullmatch(username):
-        raise ProtocolError('"username" must be a user name without spaces.')
+        raise ProtocolError('"username" must be a user name without spaces.', field="username")
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise ProtocolError('"port" must be a whole number from 1 to 65535.')
+        raise ProtocolError('"port" must be a whole number from 1 to 65535.', field="port")
     return CreateSession("ssh", host=host, port=port, username=username)
 
 
@@ -282,7 +289,9 @@ def parse_recording_change(body: dict[str, Any]) -> bool:
 def _paused(body: dict[str, Any]) -> bool:
     paused = body.get("paused")
     if not isinstance(paused, bool):
-        raise ProtocolError('"paused" must be true (pause recording) or false (resume).')
+        raise ProtocolError(
+            '"paused" must be true (pause recording) or false (resume).', field="paused"
+        )
     return paused
 
 
@@ -307,14 +316,18 @@ def parse_invite_request(body: dict[str, Any]) -> InviteRequest:
         or not isinstance(expires_in, (int, float))
         or not 1 <= expires_in <= MAX_INVITE_TTL_SECONDS
     ):
-        raise ProtocolError(f'"expires_in" must be seconds from 1 to {MAX_INVITE_TTL_SECONDS}.')
+        raise ProtocolError(
+            f'"expires_in" must be seconds from 1 to {MAX_INVITE_TTL_SECONDS}.', field="expires_in"
+        )
     max_uses = body.get("max_uses")
     if max_uses is not None and (
         isinstance(max_uses, bool)
         or not isinstance(max_uses, int)
         or not 1 <= max_uses <= MAX_INVITE_USES
     ):
-        raise ProtocolError(f'"max_uses" must be a whole number from 1 to {MAX_INVITE_USES}.')
+        raise ProtocolError(
+            f'"max_uses" must be a whole number from 1 to {MAX_INVITE_USES}.', field="max_uses"
+        )
     return InviteRequest(role, None if expires_in is None else float(expires_in), max_uses)
 
 
@@ -332,14 +345,14 @@ def parse_join_request(body: dict[str, Any]) -> JoinRequest:
         secret = ""
     name = body.get("name")
     if name is not None and not isinstance(name, str):
-        raise ProtocolError('"name" must be a string.')
+        raise ProtocolError('"name" must be a string.', field="name")
     return JoinRequest(secret, None if name is None else sanitize_display_name(name))
 
 
 def _role(value: Any, *, allow_owner: bool) -> Role:
     allowed = [r.value for r in Role if allow_owner or r is not Role.OWNER]
     if value not in allowed:
-        raise ProtocolError(f'"role" must be one of {", ".join(allowed)}.')
+        raise ProtocolError(f'"role" must be one of {", ".join(allowed)}.', field="role")
     return Role(value)
 
 
@@ -347,5 +360,6 @@ def _only(body: dict[str, Any], keys: set[str]) -> None:
     unknown = sorted(set(body) - keys)
     if unknown:
         raise ProtocolError(
-            f"Unknown field {unknown[0][:32]!r}; allowed: {', '.join(sorted(keys))}."
+            f"Unknown field {unknown[0][:32]!r}; allowed: {', '.join(sorted(keys))}.",
+            field=unknown[0][:32],
         )
