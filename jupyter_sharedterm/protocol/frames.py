@@ -283,13 +283,15 @@ def decode_server_frame(raw: str | bytes) -> ServerFrame:
 
 
 # Refusals are explained from the raw frame, off the fast path: each says how to write it right.
-_USAGE: Final = {
+_FRAME_USAGE: Final = {
     "stdin": 'stdin takes one string: ["stdin", TEXT].',
     "set_size": (
         f"set_size takes rows and columns, whole numbers from 1 to {MAX_ROWS} and from 1 to "
         f'{MAX_COLS}: ["set_size", ROWS, COLS].'
     ),
     "ctl": 'ctl takes one object: ["ctl", {"type": ...}].',
+}
+_CTL_USAGE: Final = {
     "question": f"A question needs a non-empty text of at most {MAX_QUESTION_CHARS} characters.",
     "answer_question": "answer_question needs the id of a question.",
     "recording": '"paused" must be true (pause recording) or false (resume).',
@@ -322,21 +324,19 @@ def _salvage(raw: str | bytes, error: Exception) -> ClientMessage:
         if 1 <= size[0] <= MAX_ROWS and 1 <= size[1] <= MAX_COLS:
             return SetSize(*size)
     if verb == "ctl" and len(msg) == 2 and isinstance(msg[1], dict):
-        kind = msg[1].get("type")
-        text = msg[1].get("text")
+        kind, text = msg[1].get("type"), msg[1].get("text")
         if kind == "question" and isinstance(text, str) and len(text) > MAX_QUESTION_CHARS:
-            raise ProtocolError(_USAGE["question"], ErrorCode.TOO_LARGE, field="text")
-        if isinstance(kind, str) and kind in _USAGE and kind not in ("stdin", "set_size", "ctl"):
-            raise ProtocolError(_USAGE[kind], type=kind)
+            raise ProtocolError(_CTL_USAGE["question"], ErrorCode.TOO_LARGE, field="text")
+        if isinstance(kind, str) and kind in _CTL_USAGE:
+            raise ProtocolError(_CTL_USAGE[kind], type=kind)
         shown = kind[:32] if isinstance(kind, str) else kind
         raise ProtocolError(
-            f"Unknown ctl type {shown!r}: use one of question, answer_question, recording.",
-            type=str(shown),
+            f"Unknown ctl type {shown!r}: use one of {', '.join(_CTL_USAGE)}.", type=str(shown)
         )
-    if verb in _USAGE:
-        raise ProtocolError(_USAGE[verb], frame=verb)
+    if verb in _FRAME_USAGE:
+        raise ProtocolError(_FRAME_USAGE[verb], frame=verb)
     raise ProtocolError(
-        f"Unknown frame {verb[:32]!r}: use stdin, set_size or ctl.", frame=verb[:32]
+        f"Unknown frame {verb[:32]!r}: use {', '.join(_FRAME_USAGE)}.", frame=verb[:32]
     ) from error
 
 

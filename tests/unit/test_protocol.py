@@ -203,6 +203,6 @@ def test_refusals_carry_fields_for_the_log_and_words_for_people() -> None:
     assert refused.value.for_log() == "invalid field='text'"
     with pytest.raises(p.ProtocolError) as unknown:
         p.decode_frame('["exec", "rm -rf /"]')
-    assert unknown.value.fields == {"frame": "exec"} and "stdin, set_size or ctl" in (
+    assert unknown.value.fields == {"frame": "exec"} and "use stdin, set_size, ctl" in (
         unknown.value.message
     )

@@ -94,3 +94,8 @@ def test_frames_validate_against_their_schema_shape() -> None:
         frame_schema = committed["$defs"][name]
         assert frame_schema["type"] == "array"
         assert frame_schema["prefixItems"][0] == {"enum": [tag]}
+
+
+def test_every_client_message_has_a_usage_for_its_refusals() -> None:
+    assert list(frames._FRAME_USAGE) == list(schema.tags(frames.ClientFrame))
+    assert list(frames._CTL_USAGE) == list(schema.tags(frames.ClientCtl))
