@@ -109,8 +109,8 @@ class AsyncClient:
         self.headers = dict(headers or {})
         if token is not None:
             self.headers["Authorization"] = f"token {token}"
-        self.cookies: dict[str, str] = {}  # the guest cookie, once a guest has joined
-        self._http = AsyncHTTPClient()
+        # Cookies the server set (Jupyter's login cookie, a guest's cookie), sent back always.
+        self.cookies: dict[str, str] = {}
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -143,7 +143,7 @@ class AsyncClient:
         data = raw if raw is not None else (None if body is None else msgspec.json.encode(body))
         if data is None and method in ("POST", "PATCH", "PUT"):
             data = b""
-        response = await self._http.fetch(
+        response = await AsyncHTTPClient().fetch(  # one per event loop, made on first use
             HTTPRequest(
                 self.url(*path),
                 method=method,
@@ -163,12 +163,7 @@ class AsyncClient:
 
     async def _call(self, answer: type[T] | Any, method: str, *path: str, body: Any = None) -> T:
         response = await self.request(method, *_API, *path, body=body)
-        if response.status >= 400:
-            try:
-                message = str(msgspec.json.decode(response.body)["message"])
-            except (msgspec.DecodeError, KeyError, TypeError):
-                message = response.body.decode("utf-8", "replace")
-            raise SharedTermError(response.status, message)
+        _raise_for(response)
         if answer is None:
             return None  # type: ignore[return-value]
         result: T = msgspec.json.decode(response.body, type=answer)
