@@ -33,7 +33,7 @@ from .handlers.terminal import TerminalSocketHandler
 from .live import LiveConfig, RecordingConfig
 from .manager import SessionManager
 from .recording.store import RecordingStore
-from .terminals import RecordedTerminalManager
+from .terminals import CleanSignalsTerminalManager, RecordedTerminalManager
 
 __all__ = ["AUDIT_SCHEMA_ID", "SharedTermApp"]
 
@@ -151,13 +151,13 @@ class SharedTermApp(ExtensionApp):
     def _link_jupyter_server_extension(self, serverapp: Any) -> None:
         super()._link_jupyter_server_extension(serverapp)
         # Extensions are all linked before any is loaded, and the terminals extension creates its
-        # terminal manager when it loads: this is the moment to swap in the recording one.
-        if self.record_terminals:
-            terminals = serverapp.extension_manager.extensions.get("jupyter_server_terminals")
-            for point in terminals.extension_points.values() if terminals else ():
-                app = point.app
-                if app is not None and app.terminal_manager_class is TerminalManager:
-                    app.terminal_manager_class = RecordedTerminalManager
+        # terminal manager when it loads: this is the moment to swap in ours.
+        ours = RecordedTerminalManager if self.record_terminals else CleanSignalsTerminalManager
+        terminals = serverapp.extension_manager.extensions.get("jupyter_server_terminals")
+        for point in terminals.extension_points.values() if terminals else ():
+            app = point.app
+            if app is not None and app.terminal_manager_class is TerminalManager:
+                app.terminal_manager_class = ours
 
     def initialize_settings(self) -> None:
         serverapp = self.serverapp

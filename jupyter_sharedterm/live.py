@@ -21,6 +21,7 @@ from . import protocol
 from .core.errors import DomainError, ErrorCode
 from .core.ids import ParticipantId
 from .core.invites import Invite, SecretHasher
+from .core.markers import MarkerLabels
 from .core.reports import strip_reports
 from .core.roles import Action, Role
 from .core.screen import ScreenMirror
@@ -143,6 +144,7 @@ class LiveSession:
         self._closing: asyncio.Future[None] | None = None
         self._recording = recording
         self.recorder: Recorder | None = None
+        self._markers = MarkerLabels()
         self._recording_message = "This session is recorded."
         self._busy = False  # output arrived since the last tick
         self._outbox: list[str] = []  # output waiting for the next send (see coalesce_seconds)
@@ -490,26 +492,10 @@ class LiveSession:
 
     def _mark(self, event: Event) -> None:
         """Markers in the recording for what people do (never for what they type)."""
-        if self.recorder is None:
-            return
-        name = self._name
-        label: str | None = None
-        if isinstance(event, Joined):
-            label = f"{name(event.participant)} was admitted as {event.role.value}"
-        elif isinstance(event, ConnectionChanged):
-            label = f"{name(event.participant)} {'joined' if event.connected else 'left'}"
-        elif isinstance(event, RoleChanged):
-            label = f"{name(event.participant)} is now {event.new.value} (by {name(event.by)})"
-        elif isinstance(event, Removed):
-            label = f"{name(event.participant)} was removed by {name(event.by)}"
-        elif isinstance(event, ControlChanged) and event.participant is not None:
-            label = f"{name(event.participant)} took the keyboard"
-        if label is not None:
-            self.recorder.marker(label)
-
-    def _name(self, pid: ParticipantId | None) -> str:
-        p = self.session.participants.get(pid) if pid is not None else None
-        return p.name if p is not None else "the server"
+        if self.recorder is not None:
+            label = self._markers.label(self.session, event)
+            if label is not None:
+                self.recorder.marker(label)
 
     def _start_recording(self, config: RecordingConfig) -> Recorder:
         s = self.session
@@ -522,11 +508,13 @@ class LiveSession:
             participants=[p.identity for p in s.current()],
             rows=rows,
             cols=cols,
-            title=s.title,
+            # Whose session it was: recordings of one terminal shared twice can be told apart.
+            title=f"{s.title} ({s.owners()[0].name})",
             capture_input=config.capture_input,
             on_write_error=config.on_write_error,
             on_state_change=self._recording_changed,
             snapshot=self._player_screen,
+            screen=self._player_screen(),  # a terminal shared mid-way: from its screen
         )
 
     def _player_screen(self) -> str:

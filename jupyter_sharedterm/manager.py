@@ -17,6 +17,7 @@ from .core.session import BAD_LINK, Participant, Session
 from .live import LiveConfig, LiveSession, RecordingConfig
 from .protocol import CreateSession
 from .recording.store import RecordingMeta
+from .terminals import recordings_of
 from .transports.base import Transport, TransportError
 from .transports.pty import PtyTransport, adopt_terminal
 
@@ -96,7 +97,10 @@ class SessionManager:
                 title = title or "Device session"
             elif request.terminal is not None:
                 title = f"Terminal {request.terminal}"
-                transport = PtyTransport(adopt_terminal(terminals, request.terminal))
+                adopted = adopt_terminal(terminals, request.terminal)
+                for recording in recordings_of(adopted):
+                    recording.shared(by=name)
+                transport = PtyTransport(adopted)
             else:
                 title = "Shared shell"
                 transport = PtyTransport.spawn(terminals, cwd=self._resolve_cwd(request.cwd))

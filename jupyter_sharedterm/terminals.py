@@ -1,4 +1,5 @@
-"""JupyterLab's terminal manager, with every terminal recorded from the moment it is created."""
+"""JupyterLab's terminal manager: every shell starts with clean signal state, and (optionally)
+every terminal is recorded from the moment it is created."""
 
 from __future__ import annotations
 
@@ -8,14 +9,27 @@ from typing import Any
 from jupyter_server_terminals.terminalmanager import TerminalManager
 
 from .recording.recorder import Recorder
+from .transports.pty import ShellPty, describe_exit, spawn_shell
 
-__all__ = ["TERMINAL_USERS", "RecordedTerminalManager", "TerminalRecording"]
+__all__ = [
+    "TERMINAL_USERS",
+    "CleanSignalsTerminalManager",
+    "RecordedTerminalManager",
+    "TerminalRecording",
+    "recordings_of",
+]
 
 log = logging.getLogger(__name__)
 
 # Terminals in Jupyter belong to the server, not to one user: whoever may use terminals may
 # read their recordings. This stands for that group in a recording's list of owners.
 TERMINAL_USERS = "jupyter:terminals"
+
+
+def recordings_of(terminal: Any) -> list[TerminalRecording]:
+    """The recordings riding along with a terminado terminal (None: no terminal)."""
+    clients = getattr(terminal, "clients", ())
+    return [c for c in clients if isinstance(c, TerminalRecording)]
 
 
 class TerminalRecording:
@@ -32,13 +46,26 @@ class TerminalRecording:
         self.recorder = recorder
         self._terminal = terminal
         self._size: tuple[int, int] | None = None
+        self.shut_down = False  # set when JupyterLab (or the server) shuts the terminal down
 
     def on_pty_read(self, text: str) -> None:
         self._note_size()
         self.recorder.output(text)
 
     def on_pty_died(self) -> None:
-        self.recorder.stop("the terminal exited")
+        """terminado saw the PTY close (the shell has been reaped by then)."""
+        if self.shut_down:
+            self.terminal_ended("the terminal was shut down")
+        else:
+            self.terminal_ended(describe_exit(self._terminal.ptyproc))
+
+    def terminal_ended(self, reason: str) -> None:
+        """The terminal is gone, for `reason` (a shared terminal's transport says why)."""
+        self.recorder.stop(reason)
+
+    def shared(self, by: str) -> None:
+        """The terminal became a shared session: a marker in its own recording."""
+        self.recorder.marker(f"{by} shared this terminal")
 
     def close(self) -> None:
         """terminado closes its clients when the terminal is taken over; the recording goes on."""
@@ -54,8 +81,22 @@ class TerminalRecording:
             self._size = (rows, cols)
 
 
-class RecordedTerminalManager(TerminalManager):
+class CleanSignalsTerminalManager(TerminalManager):
+    """Every shell starts with default signal dispositions and an empty mask, whatever the
+    server inherited: Ctrl-C works in a terminal of a server started with SIGINT ignored."""
+
+    def new_terminal(self, **kwargs: Any) -> ShellPty:
+        return spawn_shell(self, **kwargs)
+
+
+class RecordedTerminalManager(CleanSignalsTerminalManager):
     """Every terminal created through `api/terminals` gets its own recording."""
+
+    async def terminate(self, name: str, force: bool = False) -> None:
+        """Shut a terminal down (JupyterLab's Shut Down, the culler, the server stopping)."""
+        for recording in recordings_of(self.terminals.get(name)):
+            recording.shut_down = True
+        await super().terminate(name, force=force)
 
     def create(self, **kwargs: Any) -> Any:
         model = super().create(**kwargs)

@@ -11,7 +11,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.utils import ensure_async
 from support import Api, BashDevice, Peer
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
+pytest_plugins = ("pytest_jupyter.jupyter_server", "pytester", "ci_rule")
 
 
 class HeaderIdentityProvider(IdentityProvider):

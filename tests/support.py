@@ -116,9 +116,12 @@ class ServerProcess:
 
     TOKEN = "process-token"
 
-    def __init__(self, home: Path, *args: str) -> None:
+    def __init__(self, home: Path, *args: str, from_script: bool = False) -> None:
+        """`from_script`: start it as `jupyter server ... &` in a non-interactive shell does
+        (SIGINT and SIGQUIT ignored), and with SIGUSR2 blocked, as a launcher may leave it."""
         self.home = home
         self.args = args
+        self.from_script = from_script
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
@@ -140,8 +143,10 @@ class ServerProcess:
 
     async def start(self) -> None:
         """Start (or restart, on the same port) and wait until it answers."""
+        script = ["/bin/sh", "-c", '"$@" & wait', "sh"] if self.from_script else []
         self._proc = subprocess.Popen(
             [
+                *script,
                 sys.executable,
                 "-m",
                 "jupyter_server",
@@ -160,6 +165,9 @@ class ServerProcess:
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own process group, so that stop() and kill() reach the server behind the shell.
+            start_new_session=self.from_script,
+            preexec_fn=_block_sigusr2 if self.from_script else None,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -170,6 +178,12 @@ class ServerProcess:
                 if time.monotonic() > deadline or self._proc.poll() is not None:
                     raise
                 await asyncio.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        """The process started: the server, or with `from_script` the shell that started it."""
+        assert self._proc is not None
+        return self._proc.pid
 
     async def call(self, method: str, path: str, body: Any = None) -> Any:
         request = HTTPRequest(
@@ -183,16 +197,28 @@ class ServerProcess:
 
     def kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
+            self._signal(signal.SIGKILL)
             self._proc.wait(timeout=30)
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
+            self._signal(signal.SIGTERM)
             try:
                 self._proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def _signal(self, sig: int) -> None:
+        assert self._proc is not None
+        if self.from_script:  # the shell waits for the server: both are in the group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, sig)
+        else:
+            self._proc.send_signal(sig)
+
+
+def _block_sigusr2() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
 
 
 class ReferenceScreen(pyte.Screen):  # type: ignore[misc]

@@ -445,7 +445,9 @@ class Session:
         """A new invite and its secret (shown once)."""
         self.authorize(actor, Action.MANAGE)
         if role is Role.OWNER:
-            raise DomainError(ErrorCode.INVALID, "Invites grant viewer or coworker, never owner.")
+            raise DomainError(
+                ErrorCode.INVALID, "Invites make people viewers or co-workers, never owners."
+            )
         if sum(i.usable(now) for i in self.invites.values()) >= MAX_ACTIVE_INVITES:
             raise DomainError(
                 ErrorCode.TOO_MANY,

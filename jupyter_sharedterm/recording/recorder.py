@@ -103,6 +103,7 @@ class Recorder:
         on_write_error: WriteErrorPolicy = "stop_input",
         on_state_change: StateListener | None = None,
         snapshot: Callable[[], str] | None = None,
+        screen: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -121,6 +122,8 @@ class Recorder:
                 a sentence for people. It runs synchronously inside the recorder's methods.
             snapshot: returns an ANSI rendering of the current screen; written after a gap so
                 the player shows the right screen again.
+            screen: what the terminal shows as recording starts (ANSI, from a reset), written
+                first: a terminal already in use is recorded from its screen, not from blank.
             clock: monotonic seconds (tests pass a fake one).
             wall_clock: Unix time, for the header and metadata.
 
@@ -189,6 +192,8 @@ class Recorder:
             capture_input=capture_input,
         )
         self._writer.marker(0.0, "recording started")
+        if screen:
+            self._writer.output(0.0, screen)
         failure = self._write_pending()
         if failure is not None:
             os.close(self._fd)

@@ -7,19 +7,61 @@ import codecs
 import contextlib
 import os
 import signal
+from collections import deque
 from typing import Any, Final
 
-from ptyprocess import PtyProcessError
+from ptyprocess import PtyProcessError, PtyProcessUnicode
 from terminado.management import NamedTermManager, PtyWithClients
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketHandler
 
 from .base import Transport, TransportClosed, TransportError, TransportSink
 
-__all__ = ["PtyTransport", "adopt_terminal"]
+__all__ = ["PtyTransport", "ShellPty", "adopt_terminal", "describe_exit", "spawn_shell"]
 
 READ_BATCH_BYTES: Final = 256 << 10  # drain up to 256 KiB per wake-up: larger frames under load
 MAX_PENDING_INPUT_BYTES: Final = 1 << 20  # a shell that stops reading input cannot grow us further
+
+
+def describe_exit(proc: Any) -> str:
+    """Why a reaped shell ended, for people ("the shell exited with status 1")."""
+    status = getattr(proc, "exitstatus", None)
+    sig = getattr(proc, "signalstatus", None)
+    if sig is not None:
+        return f"the shell was killed by signal {sig}"
+    return "the shell exited" if not status else f"the shell exited with status {status}"
+
+
+def reset_signals() -> None:
+    """In the shell's process, before exec: default dispositions and an empty signal mask.
+
+    Ignored signals and the mask survive exec, and bash passes the ignores it started with on to
+    every command: a server started as `jupyter lab &` from a script ignores SIGINT and SIGQUIT,
+    so Ctrl-C would stop nothing in its terminals. Python itself ignores SIGPIPE and SIGXFSZ.
+    """
+    for sig in signal.valid_signals():
+        with contextlib.suppress(OSError, ValueError):  # SIGKILL, SIGSTOP
+            signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+class ShellPty(PtyWithClients):
+    """terminado's PTY with its clients, the shell started by `reset_signals`."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str | None = None) -> None:
+        # Not super().__init__(): it spawns with terminado's own preexec_fn (SIGPIPE only) and
+        # takes no other. These are the attributes it sets.
+        self.clients: list[Any] = []
+        self.read_buffer: deque[str] = deque(maxlen=1000)
+        self.ptyproc = PtyProcessUnicode.spawn(argv, cwd=cwd, env=env, preexec_fn=reset_signals)
+        self.ptyproc.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+
+def spawn_shell(manager: NamedTermManager, **options: Any) -> ShellPty:
+    """terminado's `new_terminal` (the server's shell command and environment), as a ShellPty."""
+    options = {**manager.term_settings, "shell_command": manager.shell_command, **options}
+    env = manager.make_term_env(**options)
+    return ShellPty(options["shell_command"], env, options.get("cwd"))
 
 
 def adopt_terminal(manager: NamedTermManager, name: str) -> PtyWithClients:
@@ -66,7 +108,7 @@ class PtyTransport(Transport):
     def spawn(cls, manager: NamedTermManager, cwd: str | None = None) -> PtyTransport:
         """A new shell configured like the server's JupyterLab terminals (shell, env)."""
         try:
-            return cls(manager.new_terminal(cwd=cwd))
+            return cls(spawn_shell(manager, cwd=cwd))
         except OSError as e:
             raise TransportError(f"Could not start a shell: {e.strerror or e}.") from None
 
@@ -121,16 +163,7 @@ class PtyTransport(Transport):
             return False
 
     def _describe_exit(self) -> str:
-        alive = self._alive()
-        status, sig = (
-            getattr(self._proc, "exitstatus", None),
-            getattr(self._proc, "signalstatus", None),
-        )
-        if alive or (status is None and sig is None):
-            return "the shell exited"
-        if sig is not None:
-            return f"the shell was killed by signal {sig}"
-        return "the shell exited" if status == 0 else f"the shell exited with status {status}"
+        return "the shell exited" if self._alive() else describe_exit(self._proc)
 
     def write(self, data: str) -> None:
         if self._exit_reason is not None:
@@ -179,7 +212,13 @@ class PtyTransport(Transport):
                 self._writing = False
         self._pending.clear()
         for observer in self._terminal.clients:
-            observer.on_pty_died()
+            # The terminal's own recording is told why (TerminalRecording.terminal_ended);
+            # terminado's clients only that it died.
+            ended = getattr(observer, "terminal_ended", None)
+            if callable(ended):
+                ended(reason)
+            else:
+                observer.on_pty_died()
         self._terminal.clients.clear()
         if self._sink is not None:
             self._sink.on_exit(reason)
@@ -190,7 +229,7 @@ class PtyTransport(Transport):
         self._closed = True
         if self._reaping is not None:
             self._reaping.cancel()
-        self._finish("the session ended")
+        self._finish("its shared session ended, which closed the terminal")
         try:
             pgid = os.getpgid(self._proc.pid)
         except OSError:

@@ -227,7 +227,8 @@ async def _player_scenario(erin: LabPage, lab: LabServer, screenshots: Path) -> 
     assert labels[-1].startswith("recording stopped: "), labels
     await _wait_rows(page, recording["height"])
     assert await player.get_attribute("data-cols") == str(recording["width"])
-    assert "Finished" in (await player.locator(".jp-SharedTerm-playerDetails").text_content() or "")
+    details = await player.locator(".jp-SharedTerm-playerDetails").text_content() or ""
+    assert "Finished" in details and details.endswith(" · Erin ended the session."), details
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
     assert (await tab.text_content() or "").startswith("Recording: "), await tab.text_content()
 
@@ -316,3 +317,155 @@ async def _file_scenario(frank: LabPage) -> None:
     assert not await broken.locator(".jp-SharedTerm-playerControls").is_visible()
 
     assert not frank.errors, frank.errors
+
+
+WIDE_COLS, WIDE_ROWS = 106, 12
+# Every column says where it is: the ruler ends in a bracket in the recording's last column.
+WIDE_RULER = ("".join(str(i % 10) for i in range(WIDE_COLS - 1)) + "]")[:WIDE_COLS]
+WIDE = "\n".join(
+    [
+        # It starts at 80 columns, as a terminal does, and is widened while recorded.
+        json.dumps({"version": 2, "width": 80, "height": WIDE_ROWS, "title": "wide"}),
+        json.dumps([0.0, "o", "narrow at first\r\n"]),
+        json.dumps([0.1, "r", f"{WIDE_COLS}x{WIDE_ROWS}"]),
+        json.dumps([0.2, "o", WIDE_RULER + "\r\n" + "<" + "-" * (WIDE_COLS - 2) + ">\r\n"]),
+        json.dumps([0.3, "m", "a marker with a rather long label that takes room"]),
+    ]
+)
+
+_CELL_SHOWN = """([scope, col, cols, scroll]) => {
+  // Is the column's cell on top at its centre: as the page is, or (scroll) after scrolling what
+  // a person can scroll (overflow auto or scroll; a script could scroll hidden overflow too).
+  const player = document.querySelector(scope);
+  const screen = player.querySelector('.xterm-screen');
+  const cell = () => {
+    const box = screen.getBoundingClientRect();
+    const width = box.width / cols;
+    return { x: box.left + (col + 0.5) * width, y: box.top + 2, width };
+  };
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  let { x, y, width } = cell();
+  for (let el = screen.parentElement; scroll && el && el !== document.body; el = el.parentElement) {
+    if (!scrolls(el)) {
+      continue;
+    }
+    const box = el.getBoundingClientRect();
+    if (x > box.right - width && el.scrollWidth > el.clientWidth) {
+      el.scrollLeft += x - box.right + 2 * width;
+    } else if (x < box.left + width && el.scrollLeft > 0) {
+      el.scrollLeft -= box.left - x + 2 * width;
+    }
+    ({ x, y } = cell());
+  }
+  const hit = document.elementFromPoint(x, y);
+  return {
+    x, y, width,
+    shown: hit !== null && hit.closest('.xterm') !== null && player.contains(hit),
+    hit: hit ? hit.className || hit.tagName : null,
+  };
+}"""
+
+
+# The player has fitted the grid and xterm.js has drawn it at the new font size.
+_FITTED = """s => {
+  const player = document.querySelector(s);
+  const screen = player.querySelector('.xterm-screen');
+  const stage = player.querySelector('.jp-SharedTerm-playerStage');
+  return player.dataset.fit !== undefined && screen !== null
+    && screen.getBoundingClientRect().right <= stage.getBoundingClientRect().right;
+}"""
+
+
+async def _columns_shown(page: Page, scope: str, cols: int, *, scroll: bool) -> None:
+    for col in (0, cols // 2, cols - 1):
+        cell = await page.evaluate(_CELL_SHOWN, [scope, col, cols, scroll])
+        assert cell["shown"], (col, cell)
+        assert cell["width"] >= 4.5, cell  # readable cells, not a grid shrunk to a smudge
+
+
+async def test_a_wide_recording_in_a_narrow_window_shows_every_column(lab: LabServer) -> None:
+    """106 columns in a 900 px window: the grid is fitted (a smaller font), never re-wrapped, and
+    nothing hides behind the marker list; narrower still, the rest is a scroll away."""
+    (lab.root / "wide.cast").write_text(WIDE)
+    async with chromium() as browser:
+        gina = await LabPage.open(browser, lab.url, lab.token, "gina")
+        page = gina.page
+        await page.set_viewport_size({"width": 900, "height": 700})
+        await page.locator(".jp-DirListing-item").filter(has_text="wide.cast").dblclick()
+        scope = f".jp-SharedTerm-castDocument {PLAYER}"
+        await page.locator(f'{scope}[data-state="paused"]').wait_for()
+        await page.locator(f"{scope} .jp-SharedTerm-playerPlay").click()
+        await page.locator(f'{scope}[data-state="ended"]').wait_for()
+        await _wait_terminal(page, WIDE_RULER, scope=scope)  # one row: the grid is not re-wrapped
+        await _wait_rows(page, WIDE_ROWS, scope=scope)
+        assert await page.locator(scope).get_attribute("data-cols") == str(WIDE_COLS)
+        await page.wait_for_function(_FITTED, arg=scope)
+        await _columns_shown(page, scope, WIDE_COLS, scroll=False)
+        # The markers are still there to click.
+        marker = _marker(page, "a marker with a rather long label", scope=scope)
+        await marker.scroll_into_view_if_needed()
+        await marker.click()
+
+        await page.set_viewport_size({"width": 560, "height": 700})
+        await _columns_shown(page, scope, WIDE_COLS, scroll=True)
+        assert not gina.errors, gina.errors
+
+
+async def _finished(rest: Rest, rid: str) -> dict[str, Any]:
+    async def wait() -> dict[str, Any]:
+        while True:
+            model: dict[str, Any] = await rest.call("GET", f"api/sharedterm/recordings/{rid}")
+            if model["state"] == "finished":
+                return model
+            await asyncio.sleep(0.1)  # polling the REST model: the server pushes no event here
+
+    return await asyncio.wait_for(wait(), DEADLINE_S)
+
+
+async def test_recordings_of_one_terminal_can_be_told_apart(lab: LabServer) -> None:
+    """A JupyterLab terminal shared and ended: its own recording and the session's are two rows
+    and two tabs that say which is which, and how each ended."""
+    async with chromium() as browser:
+        ida = await LabPage.open(browser, lab.url, lab.token, "ida")
+        page = ida.page
+        rest = await Rest.of(lab, page)
+        name = (await rest.call("POST", "api/terminals", {}))["name"]
+        model = await rest.call("POST", "api/sharedterm/sessions", {"terminal": name})
+        await rest.call("DELETE", f"api/sharedterm/sessions/{model['id']}")
+        listed = await rest.call("GET", "api/sharedterm/recordings")
+        own = next(r for r in listed if r["kind"] == "terminal" and r["terminal"] == name)
+        shared = model["recording"]["id"]
+        for rid in (own["id"], shared):
+            await _finished(rest, rid)
+
+        await ida.run_command("Open Terminal Recordings")
+        await page.locator(f'{RECORDINGS}[data-state="ready"]').wait_for()
+        rows = {
+            rid: page.locator(f'{RECORDINGS} tr[data-recording="{rid}"]')
+            for rid in (own["id"], shared)
+        }
+        titles = {
+            rid: await row.locator(".jp-SharedTerm-recordingTitle").text_content()
+            for rid, row in rows.items()
+        }
+        assert titles == {own["id"]: f"Terminal {name}", shared: f"Terminal {name} (Ida)"}, titles
+        notes = {
+            rid: await row.locator(".jp-SharedTerm-recordingNote").text_content()
+            for rid, row in rows.items()
+        }
+        assert notes == {
+            own["id"]: "Its shared session ended, which closed the terminal.",
+            shared: "Ida ended the session.",
+        }, notes
+        labels = []
+        for rid, row in rows.items():
+            await row.locator(".jp-SharedTerm-openRecording").click()
+            scope = f'.jp-SharedTerm-playerPanel[data-recording="{rid}"] {PLAYER}'
+            await page.locator(f'{scope}[data-state="paused"]').wait_for()
+            tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+            labels.append(await tab.text_content() or "")
+            await page.locator(".lm-TabBar-tab", has_text="Recordings").click()
+        assert len(set(labels)) == 2, labels
+        assert labels[0].startswith(f"Recording: Terminal {name}, "), labels
+        assert labels[1].startswith(f"Recording: Terminal {name} (Ida), "), labels
+        assert not ida.errors, ida.errors

@@ -18,6 +18,10 @@ from tornado.websocket import websocket_connect
 from jupyter_sharedterm.recording.asciicast import read_cast, validate
 
 
+def _connected(roster: dict[str, Any], pid: str) -> bool:
+    return any(p["id"] == pid and p["connected"] for p in roster["participants"])
+
+
 async def download(jp_fetch: Any, user: str, rid: str) -> bytes:
     response = await jp_fetch(
         "api", "sharedterm", "recordings", rid, "cast", headers={"X-Test-User": user}
@@ -46,6 +50,10 @@ async def test_a_shared_session_is_recorded_with_markers(
     bob.stdin("echo recorded-$((40+2))\r")
     await alice.wait_output("recorded-42")
     await api("alice", "PATCH", "sessions", sid, "participants", bob_id, body={"role": "viewer"})
+    bob.close()  # Bob's tab closes, and he comes back
+    await alice.wait_ctl("roster", lambda c: not _connected(c, bob_id))
+    bob = await peers("bob", sid)
+    await alice.wait_ctl("roster", lambda c: _connected(c, bob_id))
     await api("alice", "DELETE", "sessions", sid)
     await bob.wait_closed()
 
@@ -57,15 +65,17 @@ async def test_a_shared_session_is_recorded_with_markers(
     cast = read_cast(data)
     assert validate(cast) == [] and not cast.truncated
     assert "recorded-42" in cast.output()
-    labels = markers(cast)
-    for expected in (
+    # One marker per thing that happened, in people's words (a join is one thing, not two).
+    assert markers(cast) == [
         "recording started",
-        "Bob was admitted as coworker",
-        "Bob joined",
-        "Bob is now viewer (by Alice)",
+        "Alice joined as an owner",
+        "Bob joined as a co-worker",
+        "Bob is in control",
+        "Alice made Bob a viewer",
+        "Bob left",
+        "Bob came back",
         "recording stopped: Alice ended the session.",
-    ):
-        assert expected in labels, (expected, labels)
+    ]
     # An independent player reads it: asciinema (PyPI) prints the recorded output.
     path = tmp_path / "session.cast"
     path.write_bytes(data)
@@ -193,13 +203,50 @@ async def test_a_lab_terminal_has_its_own_recording_which_goes_on_when_shared(
     own = [r for r in listed if r["kind"] == "terminal" and r["terminal"] == name]
     assert len(own) == 1 and own[0]["title"] == f"Terminal {name}"
 
-    async def finished() -> None:
-        while (await api("alice", "GET", "recordings", own[0]["id"]))[1]["state"] != "finished":
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(finished(), DEADLINE)
+    finished = await _finished(api, own[0]["id"])
+    # Taken over by the session, then closed with it: not "the terminal exited".
+    assert finished["end_reason"] == "its shared session ended, which closed the terminal"
     cast = read_cast(await download(jp_fetch, "alice", own[0]["id"]))
     assert validate(cast) == []
     assert "own-2" in cast.output() and "shared-3" in cast.output()  # before and after sharing
+    assert "Alice shared this terminal" in markers(cast)
     shared = read_cast(await download(jp_fetch, "alice", model["recording"]["id"]))
-    assert "shared-3" in shared.output()
+    output = shared.output()
+    # The session's recording starts from the screen as it was when it was shared, not blank.
+    assert "own-2" in output and output.index("own-2") < output.index("shared-3")
+    assert shared.events[1].time == 0.0 and "own-2" in shared.events[1].data
+
+
+async def _finished(api: Api, rid: str) -> dict[str, Any]:
+    async def wait() -> dict[str, Any]:
+        while True:
+            model: dict[str, Any] = (await api("alice", "GET", "recordings", rid))[1]
+            if model["state"] == "finished":
+                return model
+            await asyncio.sleep(0.05)
+
+    return await asyncio.wait_for(wait(), DEADLINE)
+
+
+async def _own_recording(api: Api, name: str) -> str:
+    """The recording of the running terminal `name` (names are reused once a terminal is gone)."""
+    listed = (await api("alice", "GET", "recordings"))[1]
+    return next(
+        r["id"]
+        for r in listed
+        if r["kind"] == "terminal" and r["terminal"] == name and r["state"] == "recording"
+    )
+
+
+async def test_a_lab_terminal_recording_says_how_the_terminal_ended(
+    api: Api, jp_fetch: Any, jp_ws_fetch: Any
+) -> None:
+    name, stock = await open_lab_terminal(jp_fetch, jp_ws_fetch, "echo ok-$((1+1))", "ok-2")
+    exits = await _own_recording(api, name)
+    stock.write_message(json.dumps(["stdin", "exit 3\r"]))
+    assert (await _finished(api, exits))["end_reason"] == "the shell exited with status 3"
+    name, stock = await open_lab_terminal(jp_fetch, jp_ws_fetch, "echo ok-$((2+2))", "ok-4")
+    closed = await _own_recording(api, name)
+    await jp_fetch("api", "terminals", name, method="DELETE")  # JupyterLab's "Shut Down"
+    assert (await _finished(api, closed))["end_reason"] == "the terminal was shut down"
+    stock.close()

@@ -283,6 +283,22 @@ def test_write_failure_follows_the_policy_and_marks_the_gap(
     assert store.get(rec.id).events_lost == 5
 
 
+def test_a_terminal_in_use_is_recorded_from_its_screen_not_blank(
+    store: RecordingStore, clock: Clock
+) -> None:
+    screen = "\x1bc$ make\r\nbuilt before sharing\r\n$ "
+    rec, _ = _recorder(store, clock, screen=screen)
+    clock.advance(1)
+    rec.output("after\r\n")
+    rec.stop("done")
+    events = [(e.time, e.code, e.data) for e in _cast(store, rec).events]
+    assert events[:3] == [
+        (0.0, "m", "recording started"),
+        (0.0, "o", screen),
+        (1.0, "o", "after\r\n"),
+    ]
+
+
 def test_recordings_play_in_the_real_asciinema_client(store: RecordingStore, clock: Clock) -> None:
     rec, _ = _recorder(store, clock)
     rec.output("\x1b[32mgreen\x1b[0m caf\u00e9 \U0001f600\r\n")

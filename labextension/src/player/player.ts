@@ -1,6 +1,12 @@
 /**
  * The recording player: JupyterLab's own `Terminal` widget on a PlaybackConnection, at the
  * recording's size, with play/pause, a seek slider, speed, idle-time capping and the markers.
+ *
+ * The recorded grid is shown exactly, never re-wrapped: lines were drawn for that width. It is
+ * fitted to the tab's width by a smaller font (down to a readable floor), and scrolls beyond
+ * that; the marker list moves under the terminal when beside it would squeeze the grid. A
+ * smaller font first because a recording is watched, not typed into: the whole screen at once
+ * matters more than the font size, and a scrolled-away half of `top` tells nothing.
  */
 
 import type { ServerConnection } from '@jupyterlab/services';
@@ -23,6 +29,13 @@ const PLAYER_CLASS = 'jp-SharedTerm-player';
 
 /** Pauses longer than this are cut short when "Skip idle time" is on (seconds). */
 export const DEFAULT_IDLE_LIMIT_S = 2;
+
+/** JupyterLab's terminal font size when the user set none. */
+const DEFAULT_FONT_SIZE = 13;
+/** Fitting never shrinks the font below this (px); a wider grid scrolls instead. */
+export const MIN_FIT_FONT_SIZE = 9;
+/** The marker list's width beside the terminal (px; the stylesheet's `flex-basis`). */
+const MARKERS_WIDTH = 260;
 
 /** What the player plays: a recording on the server, or a `.cast` file. */
 export interface IPlayerSource {
@@ -254,6 +267,8 @@ export class RecordingPlayer extends Panel {
     this.addWidget(this._controls);
     this._setState('loading');
     this._render();
+    this._sizeWatch = new ResizeObserver(() => this._fit());
+    this._sizeWatch.observe(this._body.node);
   }
 
   /** The recording, once loaded. */
@@ -334,8 +349,11 @@ export class RecordingPlayer extends Panel {
     value: ITerminal.IOptions[K]
   ): void {
     this._terminalOptions[key] = value;
-    if (this._terminal && !this._terminal.isDisposed) {
+    if (key === 'fontSize') {
+      this._fit(); // the user's size is the one fitting starts from
+    } else if (this._terminal && !this._terminal.isDisposed) {
       this._terminal.setOption(key, value);
+      this._fit();
     }
   }
 
@@ -344,6 +362,7 @@ export class RecordingPlayer extends Panel {
       return;
     }
     this._loads++;
+    this._sizeWatch.disconnect();
     this._stop();
     super.dispose();
   }
@@ -395,10 +414,15 @@ export class RecordingPlayer extends Panel {
     playback.changed.connect(this._onChanged, this);
     this._renderMarkers();
     this._render();
+    // xterm.js draws its grid once the widget is shown: fit it then, and whenever it changes.
+    this._sizeWatch.observe(terminal.node);
     await playback.seek(0);
   }
 
   private _stop(): void {
+    if (this._terminal) {
+      this._sizeWatch.unobserve(this._terminal.node);
+    }
     this._playback?.dispose();
     this._playback = null;
     this._terminal?.dispose();
@@ -425,6 +449,49 @@ export class RecordingPlayer extends Panel {
   private _onResize(cols: number, rows: number): void {
     this.node.dataset.cols = String(cols);
     this.node.dataset.rows = String(rows);
+    this._fit();
+  }
+
+  /**
+   * Fit the recorded grid to the tab's width with the font size, never its columns: the markers
+   * go under the terminal if beside it the grid would need a smaller font, then the font
+   * shrinks (down to `MIN_FIT_FONT_SIZE`) until the grid fits; what still does not fit scrolls.
+   */
+  private _fit(): void {
+    const terminal = this._terminal;
+    const screen = terminal?.node.querySelector<HTMLElement>('.xterm-screen');
+    if (!terminal || terminal.isDisposed || !screen || !screen.offsetWidth) {
+      return;
+    }
+    const wanted = this._terminalOptions.fontSize ?? DEFAULT_FONT_SIZE;
+    const current = terminal.getOption('fontSize') ?? wanted;
+    // Cells scale with the font: the grid's width at the user's own font size.
+    const natural = (screen.offsetWidth * wanted) / current;
+    const stageWidth = (): number => {
+      const stage = this._stage.node;
+      const style = getComputedStyle(stage);
+      return (
+        stage.clientWidth -
+        parseFloat(style.paddingLeft) -
+        parseFloat(style.paddingRight)
+      );
+    };
+    const stacked = this._body.node.clientWidth - MARKERS_WIDTH < natural + 16;
+    this._body.toggleClass('jp-mod-stacked', stacked);
+    const room = stageWidth();
+    if (room <= 0) {
+      return;
+    }
+    const scale = Math.min(1, room / natural);
+    // Whole tenths, rounded down: a cell's width is rounded by the renderer, so err small.
+    const size = Math.max(
+      MIN_FIT_FONT_SIZE,
+      Math.min(wanted, Math.floor(wanted * scale * 10) / 10)
+    );
+    if (size !== current) {
+      terminal.setOption('fontSize', size);
+    }
+    this.node.dataset.fit = (size / wanted).toFixed(2);
   }
 
   private _onChanged(): void {
@@ -483,10 +550,11 @@ export class RecordingPlayer extends Panel {
     if (this.node.dataset.state !== 'loading' || cast || recording) {
       this._heading.textContent = title;
     }
+    const label = recording ? Describe.label(trans, recording) : title;
     if (this._ownTitle) {
-      this.title.label = trans.__('Recording: %1', title);
+      this.title.label = trans.__('Recording: %1', label);
     }
-    this.title.caption = title;
+    this.title.caption = label;
 
     const details: string[] = [];
     if (recording) {
@@ -502,6 +570,11 @@ export class RecordingPlayer extends Panel {
       details.push(trans.__('%1 × %2', cast.width, cast.height));
       details.push(formatTime(cast.duration));
     }
+    // How it ended is a fact, not a warning: with the details, not the notes.
+    const ended = recording ? Describe.ended(recording) : null;
+    if (ended) {
+      details.push(ended);
+    }
     this._details.textContent = details.join(' · ');
     if (recording) {
       this.node.dataset.recordingState = recording.state;
@@ -513,9 +586,7 @@ export class RecordingPlayer extends Panel {
         trans.__('Still being recorded: Reload to see what was added since.')
       );
     }
-    if (recording?.end_reason) {
-      notes.push(trans.__('Ended: %1', recording.end_reason));
-    }
+
     if (recording && recording.events_lost > 0) {
       notes.push(
         trans._n(
@@ -628,6 +699,7 @@ export class RecordingPlayer extends Panel {
   private _loads = 0;
   private _dragging = false;
   private _highlighted: HTMLElement | null = null;
+  private _sizeWatch: ResizeObserver;
 
   private _info: Widget;
   private _heading: HTMLDivElement;

@@ -169,6 +169,30 @@ export namespace Describe {
     return new Date(model.started * 1000).toLocaleString();
   }
 
+  /** The title and when it started, to tell recordings with one title apart (tab labels). */
+  export function label(
+    trans: TranslationBundle,
+    model: IRecordingModel
+  ): string {
+    const started = new Date(model.started * 1000);
+    const today = started.toDateString() === new Date().toDateString();
+    return trans.__(
+      '%1, %2',
+      title(trans, model),
+      today ? started.toLocaleTimeString() : started.toLocaleString()
+    );
+  }
+
+  /** How it ended, as a sentence ("The shell exited with status 3."), or null while going. */
+  export function ended(model: IRecordingModel): string | null {
+    const reason = model.end_reason?.trim();
+    if (!reason) {
+      return null;
+    }
+    const sentence = reason.charAt(0).toUpperCase() + reason.slice(1);
+    return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
+  }
+
   /** "1:05", or "" while it is still going. */
   export function length(model: IRecordingModel): string {
     return model.ended === null ? '' : formatTime(model.ended - model.started);
@@ -279,8 +303,9 @@ export class RecordingsList extends Widget {
       Describe.state(trans, model.state)
     );
     const notes: string[] = [];
-    if (model.end_reason) {
-      notes.push(model.end_reason);
+    const ended = Describe.ended(model);
+    if (ended) {
+      notes.push(ended);
     }
     if (model.events_lost > 0) {
       notes.push(

@@ -65,6 +65,15 @@ const CSS = `
   border-left: var(--jp-border-width) solid var(--jp-border-color2);
   padding: 6px 8px;
 }
+/* Beside the terminal the list would squeeze the recorded grid: it goes under it instead. */
+.jp-SharedTerm-playerBody.jp-mod-stacked { flex-direction: column; }
+.jp-SharedTerm-playerBody.jp-mod-stacked > .jp-SharedTerm-playerStage { min-height: 0; }
+.jp-SharedTerm-playerBody.jp-mod-stacked > .jp-SharedTerm-playerMarkers {
+  flex: 0 1 auto;
+  max-height: 35%;
+  border-left: none;
+  border-top: var(--jp-border-width) solid var(--jp-border-color2);
+}
 .jp-SharedTerm-playerMarkers h3 {
   margin: 2px 0 6px;
   font-size: var(--jp-ui-font-size1);
@@ -105,12 +114,19 @@ const CSS = `
 .jp-SharedTerm-playerControls {
   flex: 0 0 auto;
   display: flex;
+  flex-wrap: wrap;
   align-items: center;
-  gap: 10px;
+  gap: 6px 10px;
   padding: 6px 12px;
   border-top: var(--jp-border-width) solid var(--jp-border-color2);
 }
-.jp-SharedTerm-playerControls label { display: inline-flex; align-items: center; gap: 4px; }
+.jp-SharedTerm-playerControls label {
+  display: inline-flex;
+  align-items: center;
+  gap: 4px;
+  white-space: nowrap;
+}
+.jp-SharedTerm-playerControls .jp-SharedTerm-playerIdleLabel { white-space: normal; }
 .jp-SharedTerm-playerPlay { min-width: 72px; }
 .jp-SharedTerm-playerSpeed {
   padding: 2px 4px;
