@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from tornado.websocket import WebSocketClientConnection
 
 from jupyter_sharedterm.client import AsyncClient, AsyncTerminal
 from jupyter_sharedterm.protocol import DeviceSessionBody, NewShellBody, SessionModel, StdoutFrame
+from jupyter_sharedterm.protocol.schema import CAST, ROUTES
 
 DEADLINE = 15.0  # seconds any expected event may take on a loaded 2-core machine
 
@@ -66,6 +68,9 @@ class Api:
         response = await self.client(user).request(
             method, "api", "sharedterm", *path, body=body, raw=raw, headers=headers
         )
+        answer = spec_answer(method, "/".join(("api", "sharedterm", *path)), response.status)
+        if answer is not None:  # every answer the spec names is checked against its type
+            msgspec.json.decode(response.body, type=answer)
         return response.status, response.json()
 
     async def share_shell(self, user: str = "alice") -> dict[str, Any]:
@@ -87,6 +92,17 @@ class Api:
         joined = await self.client(user).join(iid, secret)
         assert joined.role.value == role
         return joined.participant
+
+
+def spec_answer(method: str, path: str, status: int) -> Any:
+    """The type the protocol's route table gives the answer of `method path` with `status`
+    (None: no such route, no body, or not JSON)."""
+    for route in ROUTES:
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(route.path))
+        if route.method == method and re.fullmatch(pattern, path):
+            answer = route.answers.get(status)
+            return None if answer == CAST else answer
+    return None
 
 
 async def open_lab_terminal(
