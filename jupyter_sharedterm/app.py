@@ -12,6 +12,8 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server_terminals.terminalmanager import TerminalManager
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
+from .core.limits import SessionLimits
+from .core.session import MAX_ACTIVE_INVITES
 from .devices import DeviceInventory, DeviceSessions
 from .handlers.devices import DevicesHandler, LoginHandler, LoginsHandler
 from .handlers.guest import GuestGate, GuestPageHandler, GuestStaticHandler
@@ -102,6 +104,86 @@ class SharedTermApp(ExtensionApp):
         "its removal, or a server restart.",
     )
 
+    max_participants = Int(
+        200,
+        min=1,
+        config=True,
+        help="People one session admits at once. Removed people do not count: removing "
+        "someone gives their place back.",
+    )
+    invites_kept = Int(
+        200,
+        min=MAX_ACTIVE_INVITES,
+        config=True,
+        help="Invite links a session lists for its owners; past this the oldest dead ones "
+        "(revoked, expired, used up) are forgotten.",
+    )
+    invite_default_uses = Int(
+        25,
+        min=1,
+        max=1000,
+        config=True,
+        help="People one invite link admits when its owner does not say (`max_uses`). Removing "
+        "someone who came through a link gives its use back.",
+    )
+    guest_joins_per_address = Int(
+        10,
+        min=1,
+        config=True,
+        help="New guests one client address may add through one link: this many at once, then "
+        "this many per minute.",
+    )
+    failed_join_delay_seconds = Float(
+        1.0,
+        min=0.0,
+        max=30.0,
+        config=True,
+        help="Once an address has used up its allowance of failed joins (10, then one every 6 "
+        "s), each further wrong secret is answered 429 after this delay. A right secret is "
+        "always admitted.",
+    )
+    failed_join_delayed_max = Int(
+        64,
+        min=0,
+        config=True,
+        help="Delayed 429 answers (see `failed_join_delay_seconds`) held back at once on the "
+        "server; past this they are answered at once.",
+    )
+    sockets_per_participant = Int(
+        8,
+        min=1,
+        config=True,
+        help="Terminal websockets (windows, tabs) one participant may hold open on one session "
+        "at once; one more answers 429 before the upgrade.",
+    )
+    questions_per_minute = Float(
+        6.0,
+        min=0.1,
+        config=True,
+        help="Questions one participant may ask per minute, after a burst of "
+        "`questions_burst`; faster ones are refused to the asker alone.",
+    )
+    questions_burst = Int(
+        3,
+        min=1,
+        config=True,
+        help="Questions one participant may ask in a row before the rate applies.",
+    )
+    questions_kept = Int(
+        100,
+        min=1,
+        config=True,
+        help="Questions a session keeps for late joiners. When full, answered questions and "
+        "those of removed people make room; one person never pushes out another's.",
+    )
+    questions_kept_per_participant = Int(
+        10,
+        min=1,
+        config=True,
+        help="Questions of one participant the session keeps; their oldest makes room for "
+        "their newest.",
+    )
+
     devices = Dict(
         config=True,
         help="SSH devices people may open shared sessions to: {name: {host, username, port, "
@@ -190,7 +272,19 @@ class SharedTermApp(ExtensionApp):
                 if self.recording_write_error == "continue"
                 else "stop_input",
             )
+        limits = SessionLimits(
+            max_participants=self.max_participants,
+            invites_kept=self.invites_kept,
+            invite_default_uses=self.invite_default_uses,
+            guest_joins_per_address=self.guest_joins_per_address,
+            sockets_per_participant=self.sockets_per_participant,
+            questions_burst=self.questions_burst,
+            questions_per_minute=self.questions_per_minute,
+            questions_kept=self.questions_kept,
+            questions_kept_per_participant=self.questions_kept_per_participant,
+        )
         self.manager = SessionManager(
+            limits=limits,
             recording=recording,
             terminal_manager=lambda: web_settings.get("terminal_manager"),
             emit_audit=emit_audit,
@@ -214,7 +308,10 @@ class SharedTermApp(ExtensionApp):
         )
         self.settings["sharedterm_devices"] = self.device_sessions
         self.settings["sharedterm_guests"] = GuestGate(
-            enabled=self.allow_guests, cookie_seconds=self.guest_cookie_seconds
+            enabled=self.allow_guests,
+            cookie_seconds=self.guest_cookie_seconds,
+            failed_join_delay=self.failed_join_delay_seconds,
+            max_delayed=self.failed_join_delayed_max,
         )
         if self.freeze_startup_objects:
             # Runs when the event loop starts: every extension has been loaded by then.

@@ -33,6 +33,7 @@ from typing import Any, Final, Literal, NewType
 
 from .core.errors import DomainError, ErrorCode
 from .core.ids import new_id
+from .core.names import clean_text
 from .live import LiveSession
 from .manager import SessionManager
 from .protocol import ConfirmFingerprint, CreateSession, LoginReply
@@ -74,9 +75,6 @@ STEP_GRACE_SECONDS: Final = 15.0
 EARLY_OUTPUT_CHARS: Final = 1 << 20  # output held between "connected" and "session started"
 DEVICE_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_PROMPT_TEXT: Final = 1000  # characters of a device's prompt, name or instructions shown
-_CONTROLS: Final = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
-)
 
 
 # --------------------------------------------------------------------------- inventory
@@ -710,4 +708,4 @@ def _public_message(error: TransportError, target: SshTarget) -> str:
 
 def _shown(text: str) -> str:
     """Text a device chose, as safe to show: no control or bidi characters, bounded."""
-    return _CONTROLS.sub("", text)[:MAX_PROMPT_TEXT]
+    return clean_text(text)[:MAX_PROMPT_TEXT]

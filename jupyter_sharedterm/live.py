@@ -146,6 +146,7 @@ class LiveSession:
         self.recorder: Recorder | None = None
         self._markers = MarkerLabels()
         self._recording_message = "This session is recorded."
+        self._recording_by: ParticipantId | None = None  # who is pausing or resuming it now
         self._busy = False  # output arrived since the last tick
         self._outbox: list[str] = []  # output waiting for the next send (see coalesce_seconds)
         self._outbox_timer: asyncio.TimerHandle | None = None
@@ -171,7 +172,8 @@ class LiveSession:
             self.recorder = self._start_recording(self._recording)
         await self.transport.start(self)
         self._ticker = asyncio.ensure_future(self._tick())
-        self._audit("session_create", {"title": self.session.title})
+        owner = self.session.owners()[0]
+        self._audit("session_create", {"title": self.session.title, **self._who(owner.id)})
         self._publish()
         self._watch_owners()
 
@@ -310,7 +312,14 @@ class LiveSession:
     # --- management (called by the REST handlers) -------------------------------------------------
 
     def join(
-        self, invite_id: str, secret: str, *, identity: str, name: str, kind: Kind
+        self,
+        invite_id: str,
+        secret: str,
+        *,
+        identity: str,
+        name: str,
+        kind: Kind,
+        address: str | None = None,
     ) -> Participant:
         try:
             return self.session.redeem(
@@ -321,6 +330,7 @@ class LiveSession:
                 kind=kind,
                 now=self._clock(),
                 hasher=self.hasher,
+                address=address,
             )
         finally:
             self._publish()
@@ -373,12 +383,18 @@ class LiveSession:
         if self.recorder is None:
             raise DomainError(ErrorCode.CONFLICT, "Sessions are not recorded on this server.")
         self._send_output()
-        if paused:
-            self.recorder.pause(by=p.name)
-        else:
-            # What was shown while paused must stay out of the file (SECURITY 35), so the player
-            # resumes on a reset terminal rather than on a screen that contains it.
-            self.recorder.resume(by=p.name, screen="\x1bc")
+        self._recording_by = p.id  # for the audit record of the change
+        try:
+            # A pause covers every recording of the terminal, its own from before it was shared.
+            for recorder in (self.recorder, *self.transport.own_recordings()):
+                if paused:
+                    recorder.pause(by=p.name)
+                else:
+                    # What was shown while paused must stay out of the file (SECURITY 35), so
+                    # the player resumes on a reset terminal, not on a screen that contains it.
+                    recorder.resume(by=p.name, screen="\x1bc")
+        finally:
+            self._recording_by = None
 
     def recording_state(self) -> dict[str, Any] | None:
         """`{"id", "state", "message"}` of the shared recording; None when recording is off."""
@@ -430,7 +446,7 @@ class LiveSession:
             self._audit(
                 "join",
                 {
-                    "participant": event.participant,
+                    **self._who(event.participant),
                     "role": event.role.value,
                     "kind": s.participants[event.participant].kind.value,
                     "invite": event.via_invite,
@@ -441,24 +457,28 @@ class LiveSession:
             self._audit(
                 "role_change",
                 {
-                    "participant": event.participant,
+                    **self._who(event.participant),
                     "old": event.old.value,
                     "new": event.new.value,
-                    "by": event.by,
+                    **self._who(event.by, "by"),
                 },
             )
             for client in self._clients_of(event.participant):
                 client.send_ctl(protocol.RoleUpdate(event.new))
             return True
         if isinstance(event, Removed):
-            self._audit("remove", {"participant": event.participant, "by": event.by})
+            self._audit("remove", {**self._who(event.participant), **self._who(event.by, "by")})
+            if self.recorder is not None:  # what happens from now on is not theirs to replay
+                self.recorder.revoke(s.participants[event.participant].identity)
+            self._typing_sent.pop(event.participant, None)
+            self._denials_audited.pop(event.participant, None)
             for client in self._clients_of(event.participant):
                 self.clients.discard(client)
                 client.disconnect(CloseCode.REMOVED, "You were removed from this session.")
             return True
         if isinstance(event, ConnectionChanged):
             self._audit(
-                "connect" if event.connected else "disconnect", {"participant": event.participant}
+                "connect" if event.connected else "disconnect", self._who(event.participant)
             )
             self._watch_owners()
             return True
@@ -469,11 +489,12 @@ class LiveSession:
             return False
         if isinstance(event, InviteCreated):
             self._audit(
-                "invite_create", {"invite": event.invite, "role": event.role.value, "by": event.by}
+                "invite_create",
+                {"invite": event.invite, "role": event.role.value, **self._who(event.by, "by")},
             )
             return False
         if isinstance(event, InviteRevoked):
-            self._audit("invite_revoke", {"invite": event.invite, "by": event.by})
+            self._audit("invite_revoke", {"invite": event.invite, **self._who(event.by, "by")})
             return False
         if isinstance(event, QuestionAsked):
             frame = protocol.ctl_frame(protocol.QuestionPosted.of(event.question))
@@ -486,7 +507,7 @@ class LiveSession:
                 client.push(frame)
             return False
         assert isinstance(event, Ended)
-        self._audit("end", {"reason": event.reason, "by": event.by})
+        self._audit("end", {"reason": event.reason, **self._who(event.by, "by")})
         self._shut_down(event.reason)
         return False
 
@@ -496,6 +517,17 @@ class LiveSession:
             label = self._markers.label(self.session, event)
             if label is not None:
                 self.recorder.marker(label)
+
+    def _who(self, pid: ParticipantId | None, role: str = "participant") -> dict[str, Any]:
+        """Audit fields naming a participant: the Jupyter account, or the guest's label and
+        the address it joined from (ids alone mean nothing once the process is gone).
+        `role` prefixes the keys: "participant", "participant_account"; "by", "by_account"."""
+        p = self.session.participants.get(pid) if pid is not None else None
+        if p is None:
+            return {role: pid}
+        if p.kind is Kind.USER:
+            return {role: pid, f"{role}_account": p.identity.partition(":")[2] or p.identity}
+        return {role: pid, f"{role}_guest": p.name, f"{role}_address": p.address}
 
     def _start_recording(self, config: RecordingConfig) -> Recorder:
         s = self.session
@@ -528,14 +560,17 @@ class LiveSession:
         frame = protocol.ctl_frame(update)
         for client in self.clients:
             client.push(frame)
-        self._audit("recording", {"state": state.value, "detail": detail})
+        self._audit(
+            "recording",
+            {"state": state.value, "detail": detail, **self._who(self._recording_by, "by")},
+        )
 
     def _audit_denial(self, event: Denied) -> None:
         # A flooding viewer must not flood the audit log: one record per participant per second.
         now = time.monotonic()
         if now - self._denials_audited.get(event.participant, -1.0) >= 1.0:
             self._denials_audited[event.participant] = now
-            self._audit("deny", {"participant": event.participant, "action": event.action.value})
+            self._audit("deny", {**self._who(event.participant), "action": event.action.value})
 
     def _shut_down(self, reason: str) -> None:
         self._send_output()

@@ -13,6 +13,7 @@ from terminado.management import NamedTermManager
 
 from .core.errors import DomainError, ErrorCode
 from .core.invites import SecretHasher
+from .core.limits import SessionLimits
 from .core.session import BAD_LINK, Participant, Session
 from .live import LiveConfig, LiveSession, RecordingConfig
 from .protocol import CreateSession
@@ -44,6 +45,7 @@ class SessionManager:
         root_dir: str,
         hasher: SecretHasher | None = None,
         recording: RecordingConfig | None = None,
+        limits: SessionLimits | None = None,
     ) -> None:
         self._terminal_manager = terminal_manager
         self._emit_audit = emit_audit
@@ -54,6 +56,7 @@ class SessionManager:
         self.hasher = hasher or SecretHasher(os.urandom(32))
         self._sessions: OrderedDict[str, LiveSession] = OrderedDict()
         self.recording = recording
+        self.limits = limits or SessionLimits()
 
     def check_can_create(self, identity: str) -> NamedTermManager:
         """Refuse early what `create` would refuse: too many sessions, terminals turned off.
@@ -112,6 +115,7 @@ class SessionManager:
             title=title,
             transport=transport.kind,
             now=time.time(),
+            limits=self.limits,
         )
         live = LiveSession(
             session,

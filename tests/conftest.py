@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
@@ -19,6 +20,8 @@ class HeaderIdentityProvider(IdentityProvider):
 
     Real enough for role tests: identities still come from an IdentityProvider, as under
     JupyterHub; the header only chooses which of several people a request is from.
+    `X-Test-Display-Name` (percent-encoded) stands for a display name the user chose
+    themselves, as jupyter_server lets them do.
     """
 
     async def get_user(self, handler: Any) -> User | None:  # type: ignore[override]
@@ -26,7 +29,9 @@ class HeaderIdentityProvider(IdentityProvider):
         name = handler.request.headers.get("X-Test-User")
         if user is None or not name:
             return user
-        return User(username=name, name=name.title(), display_name=name.title())
+        chosen = handler.request.headers.get("X-Test-Display-Name")
+        display = unquote(chosen) if chosen else name.title()
+        return User(username=name, name=display, display_name=display)
 
 
 @pytest.fixture

@@ -14,12 +14,13 @@ from typing import Any, Final
 from .errors import DomainError, ErrorCode
 from .ids import InviteId, ParticipantId, QuestionId, SessionId, new_id
 from .invites import Invite, SecretHasher
+from .limits import KeyedBuckets, SessionLimits, TokenBucket
+from .names import clean_name, clean_text, distinct_name
 from .roles import Action, Role, may
 
 __all__ = [
     "BAD_LINK",
     "MAX_ACTIVE_INVITES",
-    "MAX_PARTICIPANTS",
     "ConnectionChanged",
     "ControlChanged",
     "Denied",
@@ -39,8 +40,9 @@ __all__ = [
 ]
 
 MAX_ACTIVE_INVITES: Final = 50
-MAX_PARTICIPANTS: Final = 200
-MAX_QUESTIONS_KEPT: Final = 100
+MAX_TITLE_CHARS: Final = 200
+# Addresses remembered per session for the guest joins limit (least recent forgotten first).
+_TRACKED_JOIN_ADDRESSES: Final = 4096
 
 # One answer for every unusable link, so expired, revoked, used-up and never-issued look alike.
 BAD_LINK: Final = (
@@ -73,6 +75,7 @@ class Participant:
     connections: int = 0
     removed: bool = False
     size: tuple[int, int] | None = None  # the size this participant's terminal asks for
+    address: str | None = None  # the client address they joined from (for the audit log)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -212,8 +215,11 @@ class Session:
     questions: list[Question] = field(default_factory=list)
     driver: ParticipantId | None = None
     ended: Ended | None = None
+    limits: SessionLimits = field(default_factory=SessionLimits)
     _banned: set[str] = field(default_factory=set)
     _events: list[Event] = field(default_factory=list)
+    _guest_joins: KeyedBuckets | None = None  # per "link address", see SessionLimits
+    _asking: dict[ParticipantId, TokenBucket] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -224,10 +230,18 @@ class Session:
         title: str,
         transport: str,
         now: float,
+        limits: SessionLimits | None = None,
     ) -> Session:
         """A new active session whose creator is its owner and in control."""
-        session = cls(id=SessionId(new_id()), title=title, transport=transport, created_at=now)
-        owner = session._admit(owner_identity, owner_name, Kind.USER, Role.OWNER, now, None)
+        session = cls(
+            id=SessionId(new_id()),
+            # The owner (or, for an ad-hoc device, the address they typed) names it for everyone.
+            title=" ".join(clean_text(title).split())[:MAX_TITLE_CHARS],
+            transport=transport,
+            created_at=now,
+            limits=limits or SessionLimits(),
+        )
+        owner = session._admit(owner_identity, owner_name, Kind.USER, Role.OWNER, now, None, None)
         session.driver = owner.id
         return session
 
@@ -301,8 +315,14 @@ class Session:
         kind: Kind,
         now: float,
         hasher: SecretHasher,
+        address: str | None = None,
     ) -> Participant:
-        """Join through an invite. A person already in the session gets their existing place."""
+        """Join through an invite. A person already in the session gets their existing place.
+
+        `name` is cleaned here, whatever its source. `address` is the client's network address:
+        new guests per link per address are limited (see `SessionLimits`), and it is kept for
+        the audit log.
+        """
         invite = self.invites.get(InviteId(invite_id))
         if invite is None:
             hasher.digest(secret)  # the same work as a real check: timing tells no ids apart
@@ -322,10 +342,16 @@ class Session:
         existing = self.find(identity)
         if existing is not None:
             return existing
-        if len(self.participants) >= MAX_PARTICIPANTS:
+        if len(self.current()) >= self.limits.max_participants:
             raise DomainError(ErrorCode.TOO_MANY, "This session is full.")
+        if kind is Kind.GUEST and not self._guest_join_allowed(invite.id, address, now):
+            raise DomainError(
+                ErrorCode.TOO_MANY,
+                "Many guests have just joined through this link from your network. "
+                "Wait a minute, then try again.",
+            )
         invite.uses += 1
-        return self._admit(identity, name, kind, invite.role, now, invite.id)
+        return self._admit(identity, name, kind, invite.role, now, invite.id, address)
 
     def set_role(self, actor: ParticipantId, target: ParticipantId, role: Role) -> None:
         """Change someone's role; it applies to their next frame."""
@@ -340,6 +366,8 @@ class Session:
             )
         old, p.role = p.role, role
         self._events.append(RoleChanged(p.id, old, role, actor))
+        if old is Role.OWNER:
+            self._revoke_invites_of(p.id, actor)
         if role is Role.VIEWER and self.driver == p.id:
             self._set_driver(None)
 
@@ -347,6 +375,8 @@ class Session:
         """Remove someone: their sockets close and their identity cannot rejoin this session.
 
         A removed guest's link is revoked too: a guest has no identity to ban but the link.
+        What removal gives back: their place in the session and the use of the link they came
+        through. What it takes: the links they made as an owner.
         """
         self.authorize(actor, Action.MANAGE)
         p = self.participant(target)
@@ -359,18 +389,36 @@ class Session:
         self._banned.add(p.identity)
         self._events.append(Removed(p.id, actor))
         via = self.invites.get(p.via_invite) if p.via_invite is not None else None
+        if via is not None and via.uses > 0:
+            via.uses -= 1  # the place they took is free again
         if p.kind is Kind.GUEST and via is not None and not via.revoked:
             # A guest's only lasting credential is the link: the removal sticks only if it dies.
             via.revoked = True
             self._events.append(InviteRevoked(via.id, actor))
+        self._revoke_invites_of(p.id, actor)
+        self._asking.pop(p.id, None)
         if self.driver == p.id:
             self._set_driver(None)
 
-    def connect(self, pid: ParticipantId) -> Participant:
-        """A socket of `pid` opened."""
+    def check_connect(self, pid: ParticipantId) -> Participant:
+        """Whether `pid` may open one more socket (refuse before a websocket upgrade).
+
+        Raises GONE (ended), NOT_FOUND, or TOO_MANY past `sockets_per_participant`.
+        """
         if not self.active:
             raise DomainError(ErrorCode.GONE, "This session has ended.")
         p = self.participant(pid)
+        if p.connections >= self.limits.sockets_per_participant:
+            raise DomainError(
+                ErrorCode.TOO_MANY,
+                f"You have this session open {p.connections} times already: "
+                "close a window of it first.",
+            )
+        return p
+
+    def connect(self, pid: ParticipantId) -> Participant:
+        """A socket of `pid` opened (refused as `check_connect` says)."""
+        p = self.check_connect(pid)
         p.connections += 1
         if p.connections == 1:
             self._events.append(ConnectionChanged(pid, True))
@@ -414,9 +462,41 @@ class Session:
         return self.driver == pid and self.may(pid, Action.TYPE)
 
     def ask(self, pid: ParticipantId, text: str, now: float) -> Question:
+        """Post a question (cleaned of control and bidi characters) for everyone.
+
+        Rate-limited per participant. The kept list is bounded, and one participant's questions
+        never push out anyone else's: past their own share their oldest makes room; when the
+        list is full, answered questions and those of removed people go first, and if there are
+        none the question is refused.
+        """
         p = self.authorize(pid, Action.ASK)
+        text = clean_text(text)
+        if not text.strip():
+            raise DomainError(ErrorCode.INVALID, "A question needs a non-empty text.")
+        limits = self.limits
+        bucket = self._asking.setdefault(
+            pid, TokenBucket(limits.questions_per_minute / 60.0, limits.questions_burst)
+        )
+        if not bucket.allows(now):
+            raise DomainError(
+                ErrorCode.TOO_MANY, "You are asking faster than others can read: wait a moment."
+            )
+        kept = self.questions
+        mine = [q for q in kept if q.asked_by == pid]
+        if len(mine) >= limits.questions_kept_per_participant:
+            kept.remove(mine[0])
+        elif len(kept) >= limits.questions_kept:
+            gone = {x.id for x in self.participants.values() if x.removed}
+            spare = next((q for q in kept if q.answered or q.asked_by in gone), None)
+            if spare is None:
+                raise DomainError(
+                    ErrorCode.TOO_MANY,
+                    "The session's list of questions is full: wait until some are answered.",
+                )
+            kept.remove(spare)
+        bucket.take(now)
         q = Question(QuestionId(new_id()), p.id, p.name, text, now)
-        self.questions = [*self.questions[-(MAX_QUESTIONS_KEPT - 1) :], q]
+        kept.append(q)
         self._events.append(QuestionAsked(q))
         return q
 
@@ -453,10 +533,15 @@ class Session:
                 ErrorCode.TOO_MANY,
                 f"This session already has {MAX_ACTIVE_INVITES} active invites: revoke some first.",
             )
+        if max_uses is None:  # a link is bounded unless its owner says how far
+            max_uses = self.limits.invite_default_uses
         invite, secret = Invite.issue(
             hasher, role=role, created_by=actor, now=now, expires_in=expires_in, max_uses=max_uses
         )
         self.invites[invite.id] = invite
+        dead = [i.id for i in self.invites.values() if not i.usable(now)]
+        for iid in dead[: max(0, len(self.invites) - self.limits.invites_kept)]:
+            del self.invites[iid]  # an unknown link answers as a dead one does (404)
         self._events.append(InviteCreated(invite.id, role, actor))
         return invite, secret
 
@@ -503,11 +588,36 @@ class Session:
         role: Role,
         now: float,
         via: InviteId | None,
+        address: str | None,
     ) -> Participant:
-        p = Participant(ParticipantId(new_id()), identity, name, kind, role, now, via)
+        guest = kind is Kind.GUEST
+        shown = distinct_name(
+            clean_name(name, "Guest" if guest else "Anonymous"),
+            guest=guest,
+            taken=(other.name for other in self.current()),
+        )
+        p = Participant(ParticipantId(new_id()), identity, shown, kind, role, now, via)
+        p.address = address
         self.participants[p.id] = p
         self._events.append(Joined(p.id, role, via))
         return p
+
+    def _guest_join_allowed(self, invite: InviteId, address: str | None, now: float) -> bool:
+        limits = self.limits
+        if self._guest_joins is None:
+            self._guest_joins = KeyedBuckets(
+                limits.guest_joins_per_address / limits.guest_join_interval,
+                limits.guest_joins_per_address,
+                _TRACKED_JOIN_ADDRESSES,
+            )
+        return self._guest_joins.take(f"{invite} {address}", now)
+
+    def _revoke_invites_of(self, pid: ParticipantId, actor: ParticipantId) -> None:
+        # A link is an owner's grant: it ends when its maker stops being an owner.
+        for invite in self.invites.values():
+            if invite.created_by == pid and not invite.revoked:
+                invite.revoked = True
+                self._events.append(InviteRevoked(invite.id, actor))
 
     def _set_driver(self, pid: ParticipantId | None) -> None:
         self.driver = pid

@@ -10,6 +10,7 @@ persists across restarts), so no guest cookie outlives the server process.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -17,7 +18,6 @@ import os
 import re
 import string
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +30,7 @@ from tornado import web
 
 from ..core.errors import DomainError, ErrorCode
 from ..core.ids import new_id
-from ..core.limits import TokenBucket
+from ..core.limits import KeyedBuckets
 from ..core.session import Kind, Participant
 from ..live import LiveSession
 from ..manager import SessionManager
@@ -55,8 +55,10 @@ GUEST_DIR: Final = Path(__file__).resolve().parent.parent / "guest"
 GUEST_STATIC_DIR: Final = GUEST_DIR / "static"
 
 # Failed joins (bad, expired, revoked or unknown links) per client address: ten in a burst,
-# then one every six seconds. Secrets have 256 bits, so this only adds to what is already
-# hopeless; it also keeps a scanner from filling the log.
+# then one every six seconds; beyond, a wrong secret is answered 429 after a delay. A right
+# secret is always checked and always admitted: behind a NAT or a proxy, one address is many
+# people, and a neighbour's guessing must not lock them out. Secrets have 256 bits, so the
+# limit only adds to what is already hopeless; it slows a scanner and keeps it out of the log.
 FAILED_JOIN_BURST: Final = 10.0
 FAILED_JOIN_RATE: Final = 10.0 / 60.0  # per second
 TRACKED_ADDRESSES: Final = 4096  # addresses remembered at once (oldest forgotten first)
@@ -117,11 +119,24 @@ class GuestGate:
             guest cookie.
     """
 
-    def __init__(self, *, enabled: bool, cookie_seconds: float, key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        cookie_seconds: float,
+        key: bytes | None = None,
+        failed_join_delay: float = 1.0,
+        max_delayed: int = 64,
+    ) -> None:
         self.enabled = enabled
         self.cookie_seconds = cookie_seconds
+        self.failed_join_delay = failed_join_delay
+        # Answers held back at once: past this, a limited address is answered 429 at once, so a
+        # flood of parallel guesses cannot make the delay hold open connections without bound.
+        self.max_delayed = max_delayed
+        self.delayed = 0  # answers being held back now
         self._key = key if key is not None else os.urandom(32)
-        self._failures: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._failures = KeyedBuckets(FAILED_JOIN_RATE, FAILED_JOIN_BURST, TRACKED_ADDRESSES)
 
     # --- the cookie ------------------------------------------------------------------------------
 
@@ -157,22 +172,11 @@ class GuestGate:
 
     def join_allowed(self, address: str, now: float) -> bool:
         """False while `address` has spent its allowance of failed joins."""
-        bucket = self._failures.get(address)
-        if bucket is None:
-            return True
-        bucket.take(now, cost=0.0)  # refill up to now
-        return bucket.tokens >= 1.0
+        return self._failures.allows(address, now)
 
     def join_failed(self, address: str, now: float) -> bool:
-        """Count one failed join; True if this failure used up the allowance."""
-        bucket = self._failures.pop(address, None) or TokenBucket(
-            FAILED_JOIN_RATE, FAILED_JOIN_BURST
-        )
-        self._failures[address] = bucket  # the most recent last, so the oldest go first
-        while len(self._failures) > TRACKED_ADDRESSES:
-            self._failures.popitem(last=False)
-        bucket.take(now)
-        return bucket.tokens < 1.0
+        """Count one failed join; True if it was beyond the allowance."""
+        return not self._failures.take(address, now)
 
 
 def _gate(handler: web.RequestHandler) -> GuestGate:
@@ -183,21 +187,21 @@ def _gate(handler: web.RequestHandler) -> GuestGate:
 # --- joining ------------------------------------------------------------------------------------
 
 
-def redeem(
+async def redeem(
     handler: SharedTermAPIHandler, iid: str, secret: str, *, identity: str, name: str, kind: Kind
 ) -> tuple[LiveSession, Participant]:
     """Join through invite `iid`, with the per-address limit on failed attempts.
 
+    The secret is always checked: a holder of a right one is admitted whatever its address
+    did before. Past the allowance, a wrong one is answered 429 only after a delay.
+
     Raises:
-        DomainError: TOO_MANY while the caller's address is over the limit (checked before the
-            secret, so the answer tells nothing about it); NOT_FOUND for every unusable link;
-            GONE if the session ended; FORBIDDEN if this identity was removed.
+        DomainError: NOT_FOUND for every unusable link, TOO_MANY instead once the caller's
+            address is past its allowance of failures; GONE if the session ended; FORBIDDEN if
+            this identity was removed; TOO_MANY if the session or the link is full.
     """
     gate = _gate(handler)
     address = handler.request.remote_ip or "unknown"
-    now = time.monotonic()
-    if not gate.join_allowed(address, now):
-        raise DomainError(ErrorCode.TOO_MANY, TOO_MANY_FAILURES)
     manager = handler.manager
     try:
         try:
@@ -205,14 +209,23 @@ def redeem(
         except DomainError:
             manager.hasher.digest(secret)  # the work of a real check: timing tells no ids apart
             raise
-        return live, live.join(iid, secret, identity=identity, name=name, kind=kind)
+        joined = live.join(iid, secret, identity=identity, name=name, kind=kind, address=address)
+        return live, joined
     except DomainError as e:
-        if e.code in (ErrorCode.NOT_FOUND, ErrorCode.GONE) and gate.join_failed(address, now):
+        # GONE is only ever told to a holder of the right secret: not a guess.
+        if e.code is ErrorCode.NOT_FOUND and gate.join_failed(address, time.monotonic()):
             handler.log.warning("sharedterm: too many failed joins from %s", address)
+            if gate.delayed < gate.max_delayed:
+                gate.delayed += 1
+                try:
+                    await asyncio.sleep(gate.failed_join_delay)
+                finally:
+                    gate.delayed -= 1
+            raise DomainError(ErrorCode.TOO_MANY, TOO_MANY_FAILURES) from None
         raise
 
 
-def join_as_guest(handler: SharedTermAPIHandler, iid: str) -> None:
+async def join_as_guest(handler: SharedTermAPIHandler, iid: str) -> None:
     """`POST api/sharedterm/join/IID` with no Jupyter identity: admit a guest, set its cookie.
 
     The cookie is HttpOnly, SameSite=Strict, Secure on https, and sent by the browser only to
@@ -223,12 +236,12 @@ def join_as_guest(handler: SharedTermAPIHandler, iid: str) -> None:
     if not gate.enabled:
         raise DomainError(ErrorCode.FORBIDDEN, GUESTS_OFF)
     guest = new_id()
-    live, p = redeem(
+    live, p = await redeem(
         handler,
         iid,
         request.secret,
         identity=guest_identity(guest),
-        name=request.name or "Guest",
+        name=request.name or "",  # cleaned in the core; "Guest" when empty
         kind=Kind.GUEST,
     )
     expires = int(time.time() + gate.cookie_seconds)

@@ -132,7 +132,7 @@ class JoinHandler(SharedTermAPIHandler):
     @allow_unauthenticated  # no identity = a guest, never a Jupyter user (see handlers/guest.py)
     async def post(self, iid: str) -> None:
         if self.current_user is None:
-            join_as_guest(self, iid)
+            await join_as_guest(self, iid)
             return
         allowed = await ensure_async(
             self.authorizer.is_authorized(self, self.current_user, "write", self.auth_resource)
@@ -141,5 +141,7 @@ class JoinHandler(SharedTermAPIHandler):
             raise web.HTTPError(403, "You may not use shared terminals on this server.")
         request = parse_join_request(self.json_body())
         identity, name = self.caller()
-        live, p = redeem(self, iid, request.secret, identity=identity, name=name, kind=Kind.USER)
+        live, p = await redeem(
+            self, iid, request.secret, identity=identity, name=name, kind=Kind.USER
+        )
         self.reply({"session": live.id, "participant": p.id, "role": p.role.value})

@@ -54,10 +54,9 @@ class TerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
                 live, me = guest_participant(self, manager, sid)  # 403 without a valid cookie
             else:
                 live, me = manager.participant(sid, user_identity(user.username))
+            live.session.check_connect(me.id)  # 410 ended, 429 too many sockets of theirs
         except DomainError as e:
             raise web.HTTPError(error_status(e), e.message) from None
-        if not live.session.active:
-            raise web.HTTPError(410, "This session has ended.")
         self._live, self._pid = live, me.id
         await super().get(sid, *args, **kwargs)
 

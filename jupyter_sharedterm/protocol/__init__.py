@@ -9,7 +9,6 @@ objects both carry, `errors` the error and close codes, and `schema.json` (gener
 
 from __future__ import annotations
 
-from ._text import MAX_NAME_CHARS, sanitize_display_name
 from .errors import STATUS, CloseCode, ProtocolError, close_code_for, http_status
 from .frames import (
     MAX_COLS,
@@ -95,7 +94,6 @@ from .rest import (
 __all__ = [
     "MAX_COLS",
     "MAX_FRAME_BYTES",
-    "MAX_NAME_CHARS",
     "MAX_QUESTION_CHARS",
     "MAX_REST_BODY_BYTES",
     "MAX_ROWS",
@@ -172,6 +170,5 @@ __all__ = [
     "parse_login_reply",
     "parse_recording_change",
     "parse_role_change",
-    "sanitize_display_name",
     "stdout_frame",
 ]

@@ -18,7 +18,7 @@ from msgspec import Meta
 
 from ..core.errors import ErrorCode
 from ..core.roles import Role
-from ._text import ID, encodable, strip_controls
+from ._text import ID, encodable
 from .errors import ProtocolError
 from .models import ParticipantModel, QuestionModel, RecordingStatus
 
@@ -266,12 +266,9 @@ def decode_frame(raw: str | bytes) -> ClientMessage:
 
 
 def _checked(body: ClientCtl) -> ClientMessage:
-    if isinstance(body, Ask):
-        text = strip_controls(body.text)
-        if not text.strip():
-            raise ProtocolError("A question needs a non-empty text.", field="text")
-        return Ask(text)
-    return body
+    if isinstance(body, Ask) and not body.text.strip():
+        raise ProtocolError("A question needs a non-empty text.", field="text")
+    return body  # texts others see are cleaned in the core, as every such text is
 
 
 def decode_server_frame(raw: str | bytes) -> ServerFrame:

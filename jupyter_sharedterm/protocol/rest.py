@@ -12,7 +12,7 @@ import msgspec
 
 from ..core.errors import ErrorCode
 from ..core.roles import Role
-from ._text import ID, encodable, sanitize_display_name
+from ._text import ID, encodable
 from .errors import ProtocolError
 
 __all__ = [
@@ -346,7 +346,8 @@ def parse_join_request(body: dict[str, Any]) -> JoinRequest:
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise ProtocolError('"name" must be a string.', field="name")
-    return JoinRequest(secret, None if name is None else sanitize_display_name(name))
+    # Cleaned and bounded in the core (`core.names.clean_name`), as every name is.
+    return JoinRequest(secret, name)
 
 
 def _role(value: Any, *, allow_owner: bool) -> Role:

@@ -310,6 +310,18 @@ class Recorder:
             )
             self._meta_dirty = True
 
+    def revoke(self, user: str) -> None:
+        """Take back `user`'s access to the recording (call when someone is removed): the file,
+        live or finished, is no longer theirs to open. Saved at once: removal is urgent."""
+        meta = self._meta
+        if user in meta.owners or user in meta.participants:
+            self._meta = dataclasses.replace(
+                meta,
+                owners=tuple(u for u in meta.owners if u != user),
+                participants=tuple(u for u in meta.participants if u != user),
+            )
+            self._save_meta()
+
     def tick(self, now: float | None = None) -> None:
         """Hand buffered events to the OS, or retry after a write failure. Call about once a second.
 

@@ -15,6 +15,7 @@ from terminado.management import NamedTermManager, PtyWithClients
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketHandler
 
+from ..recording.recorder import Recorder
 from .base import Transport, TransportClosed, TransportError, TransportSink
 
 __all__ = ["PtyTransport", "ShellPty", "adopt_terminal", "describe_exit", "spawn_shell"]
@@ -114,6 +115,12 @@ class PtyTransport(Transport):
 
     def backlog(self) -> str:
         return "".join(getattr(self._terminal, "read_buffer", ()))
+
+    def own_recordings(self) -> tuple[Recorder, ...]:
+        # terminals.TerminalRecording rides along as one of terminado's clients (it imports this
+        # module, so it is recognised by what it carries rather than by its class).
+        found = (getattr(c, "recorder", None) for c in self._terminal.clients)
+        return tuple(r for r in found if isinstance(r, Recorder))
 
     async def start(self, sink: TransportSink) -> None:
         self._sink = sink

@@ -209,7 +209,7 @@ async def _scenario(
     await vera.page.screenshot(path=str(screenshots / "guest.png"))
 
     # --- the owner promotes the viewer: her page says so, and now she can type -------------------
-    vic_id = next(p["id"] for p in roster["participants"] if p["name"] == hostile)
+    vic_id = next(p["id"] for p in roster["participants"] if p["name"] == f"{hostile} (guest)")
     status, _ = await owner.call(
         "PATCH", f"api/sharedterm/sessions/{sid}/participants/{vic_id}", {"role": "coworker"}
     )

@@ -29,7 +29,14 @@ def test_each_moment_is_one_marker_in_people_words() -> None:
         ann, role=Role.COWORKER, expires_in=60, max_uses=None, now=0, hasher=HASHER
     )
     ben = s.redeem(
-        invite.id, secret, identity="guest:b", name="Ben", kind=Kind.GUEST, now=0, hasher=HASHER
+        # A signed-in user: a guest's name would carry "(guest)" (tests/unit/test_names.py).
+        invite.id,
+        secret,
+        identity="user:ben",
+        name="Ben",
+        kind=Kind.USER,
+        now=0,
+        hasher=HASHER,
     ).id
     assert _labels(s, markers) == []  # admitted is not arrived: nothing yet
     s.connect(ann)

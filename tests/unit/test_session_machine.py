@@ -11,10 +11,11 @@ from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from jupyter_sharedterm.core.errors import DomainError, ErrorCode
 from jupyter_sharedterm.core.invites import SecretHasher
+from jupyter_sharedterm.core.limits import SessionLimits
 from jupyter_sharedterm.core.roles import Role
 from jupyter_sharedterm.core.session import (
     ConnectionChanged,
@@ -25,6 +26,8 @@ from jupyter_sharedterm.core.session import (
     InviteRevoked,
     Joined,
     Kind,
+    QuestionAnswered,
+    QuestionAsked,
     Removed,
     RoleChanged,
     Session,
@@ -32,6 +35,17 @@ from jupyter_sharedterm.core.session import (
 
 PEOPLE = [f"user:{n}" for n in ("bob", "carol", "dave", "erin")] + ["guest:g1", "guest:g2"]
 HASHER = SecretHasher(b"k" * 32)
+# Small bounds, so that a few steps reach every one of them.
+LIMITS = SessionLimits(
+    max_participants=4,
+    guest_joins_per_address=1,  # one new guest per link a minute (the machine's guests share
+    guest_join_interval=60.0,  # one address)
+    sockets_per_participant=2,
+    questions_burst=2,
+    questions_per_minute=2.0,
+    questions_kept=4,
+    questions_kept_per_participant=2,
+)
 
 
 class SessionMachine(RuleBasedStateMachine):
@@ -46,6 +60,7 @@ class SessionMachine(RuleBasedStateMachine):
             title="t",
             transport="memory",
             now=self.now,
+            limits=LIMITS,
         )
         owner = self.session.find("user:alice")
         assert owner is not None
@@ -54,6 +69,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.connections: dict[str, int] = {owner.id: 0}
         self.active = True
         self.grants_after_end = 0
+        self.guest_admitted_at: dict[str, float] = {}  # per link: the last new guest it let in
         self.session.drain_events()
 
     # --- helpers ---------------------------------------------------------------------------
@@ -75,6 +91,12 @@ class SessionMachine(RuleBasedStateMachine):
             assert isinstance(event, Denied), event
 
     # --- rules -------------------------------------------------------------------------------
+
+    @initialize(target=invites, role=st.sampled_from([Role.VIEWER, Role.COWORKER]))
+    def first_invite(self, role: Role) -> Any:
+        """Every run starts with a link, so that joins (and the bounds behind them) are reached
+        early in most runs rather than after a lucky create_invite."""
+        return self.create_invite(0, role, None)
 
     @rule(
         target=invites,
@@ -132,14 +154,33 @@ class SessionMachine(RuleBasedStateMachine):
         if who in self.banned:
             self.expect_refusal(call, ErrorCode.FORBIDDEN)
             return
+        if existing is None and len(self.roles) >= LIMITS.max_participants:
+            self.expect_refusal(call, ErrorCode.TOO_MANY)  # removed people do not count
+            return
+        last = self.guest_admitted_at.get(iid, -LIMITS.guest_join_interval)
+        if (
+            existing is None
+            and who.startswith("guest")
+            and self.now - last < LIMITS.guest_join_interval
+        ):
+            self.expect_refusal(call, ErrorCode.TOO_MANY)  # too many new guests, too fast
+            return
         p = call()
         if existing is not None:
             assert p.id == existing.id and self.events() == []
             return
+        if who.startswith("guest"):
+            self.guest_admitted_at[iid] = self.now
         assert p.role is role and role is not Role.OWNER
         self.roles[p.id] = role
         self.connections[p.id] = 0
         assert self.events() == [Joined(p.id, role, iid)]
+
+    @rule(invite=invites, crowd=st.permutations(PEOPLE))
+    def crowd_joins(self, invite: Any, crowd: list[str]) -> None:
+        """Everyone tries one link at once (a link in a chat): caps and rates are reached."""
+        for who in crowd:
+            self.redeem(invite, who, True)
 
     @rule(actor=st.integers(0, 9), subject=st.integers(0, 9), role=st.sampled_from(list(Role)))
     def set_role(self, actor: int, subject: int, role: Role) -> None:
@@ -154,6 +195,7 @@ class SessionMachine(RuleBasedStateMachine):
             self.expect_refusal(call, ErrorCode.CONFLICT)
             return
         driver = self.session.driver
+        links = self.links_of(t) if old is Role.OWNER and role is not Role.OWNER else []
         call()
         self.roles[t] = role
         events = self.events()
@@ -161,7 +203,8 @@ class SessionMachine(RuleBasedStateMachine):
             assert events == []
         else:
             assert events[0] == RoleChanged(t, old, role, a)
-            assert events[1:] == (
+            # An owner who is no longer one takes their links along.
+            assert events[1:] == [InviteRevoked(i, a) for i in links] + (
                 [ControlChanged(None)] if role is Role.VIEWER and driver == t else []
             )
 
@@ -190,6 +233,9 @@ class SessionMachine(RuleBasedStateMachine):
             if not self.active:
                 self.expect_refusal(lambda: self.session.connect(pid), ErrorCode.GONE)  # type: ignore[arg-type]
                 self.grants_after_end += 0
+                return
+            if self.connections[pid] >= LIMITS.sockets_per_participant:
+                self.expect_refusal(lambda: self.session.connect(pid), ErrorCode.TOO_MANY)  # type: ignore[arg-type]
                 return
             self.session.connect(pid)  # type: ignore[arg-type]
             self.connections[pid] += 1
@@ -239,11 +285,76 @@ class SessionMachine(RuleBasedStateMachine):
         else:
             self.expect_refusal(call)
 
+    @rule(who=st.integers(0, 9))
+    def ask(self, who: int) -> None:
+        pid = self.pids()[who % len(self.pids())]
+        before = list(self.session.questions)
+        call = lambda: self.session.ask(pid, "why?\x1b[2J", self.now)  # type: ignore[arg-type]
+        if not self.active:
+            self.expect_refusal(call, ErrorCode.GONE)
+            return
+        try:
+            q = call()
+        except DomainError as e:
+            assert e.code is ErrorCode.TOO_MANY, e.code
+            assert self.events() == [] and self.session.questions == before
+            return
+        assert q.text == "why?[2J" and self.events() == [QuestionAsked(q)]
+        gone = {p.id for p in self.session.participants.values() if p.removed}
+        # Nobody's question made way for someone else's, unless answered or its asker removed.
+        for old in before:
+            if old.asked_by not in (pid, *gone) and not old.answered:
+                assert old in self.session.questions, "another participant's question was evicted"
+
+    @rule(who=st.integers(0, 9), pick=st.integers(0, 9))
+    def answer(self, who: int, pick: int) -> None:
+        if not self.session.questions:
+            return
+        pid = self.pids()[who % len(self.pids())]
+        q = self.session.questions[pick % len(self.session.questions)]
+        call = lambda: self.session.answer(pid, q.id)  # type: ignore[arg-type]
+        if self.active and self.roles[pid] in (Role.OWNER, Role.COWORKER):
+            call()
+            assert self.events() == ([] if q.answered else [QuestionAnswered(q.id, pid)])  # type: ignore[arg-type]
+        else:
+            self.expect_refusal(call)
+
+    @rule(rounds=st.integers(1, 3))
+    def everyone_asks(self, rounds: int) -> None:
+        """A busy room: every participant asks, a few times (the kept list fills up)."""
+        for _ in range(rounds):
+            for who in range(len(self.pids())):
+                self.ask(who)
+
     @rule(seconds=st.sampled_from([1.0, 30.0, 61.0]))
     def wait(self, seconds: float) -> None:
         self.now += seconds
 
+    def links_of(self, pid: str) -> list[str]:
+        return [
+            i.id for i in self.session.invites.values() if i.created_by == pid and not i.revoked
+        ]
+
     # --- invariants --------------------------------------------------------------------------
+
+    @invariant()
+    def every_bound_holds_and_removal_gives_it_back(self) -> None:
+        s = self.session
+        assert len(s.current()) <= LIMITS.max_participants
+        assert all(p.connections <= LIMITS.sockets_per_participant for p in s.current())
+        assert len(s.questions) <= LIMITS.questions_kept
+        for pid in {q.asked_by for q in s.questions}:
+            mine = sum(q.asked_by == pid for q in s.questions)
+            assert mine <= LIMITS.questions_kept_per_participant
+        for invite in s.invites.values():  # a use is taken by each current person it admitted
+            admitted = [p for p in s.current() if p.via_invite == invite.id]
+            assert invite.uses == len(admitted)
+
+    @invariant()
+    def a_link_lives_only_while_its_maker_is_an_owner(self) -> None:
+        for invite in self.session.invites.values():
+            if invite.usable(self.now):
+                assert self.roles.get(invite.created_by) is Role.OWNER
 
     @invariant()
     def model_matches_the_core(self) -> None:
