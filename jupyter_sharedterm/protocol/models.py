@@ -22,6 +22,8 @@ __all__ = [
     "JoinResult",
     "LoginPrompt",
     "LoginStep",
+    "MemoryModel",
+    "MemorySourceModel",
     "ParticipantModel",
     "QuestionModel",
     "RecordingModel",
@@ -104,6 +106,24 @@ class You(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
 
 
+class MemorySourceModel(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a memory was found: a recording, and the second into it."""
+
+    recording: str
+    time: float
+
+
+class MemoryModel(msgspec.Struct, frozen=True, kw_only=True):
+    """A durable finding about a host or device (CONTRACT.md "After the session")."""
+
+    id: str
+    text: str
+    target: str | None
+    source: MemorySourceModel | None
+    author: str  # the Jupyter user name of whoever saved it
+    created: float  # seconds since the epoch
+
+
 class SessionModel(msgspec.Struct, frozen=True, kw_only=True):
     """A session as one participant sees it; `invites` only for owners."""
 
@@ -119,6 +139,9 @@ class SessionModel(msgspec.Struct, frozen=True, kw_only=True):
     recording: RecordingStatus | None
     end_reason: str | msgspec.UnsetType = msgspec.UNSET
     invites: list[InviteModel] | msgspec.UnsetType = msgspec.UNSET
+    # `GET .../sessions/SID` only: the session's target and what the team knows about it.
+    target: str | msgspec.UnsetType | None = msgspec.UNSET
+    memories: list[MemoryModel] | msgspec.UnsetType = msgspec.UNSET
 
 
 class JoinResult(msgspec.Struct, frozen=True, kw_only=True):

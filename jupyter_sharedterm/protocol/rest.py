@@ -14,6 +14,7 @@ from ..core.errors import ErrorCode
 from ..core.roles import Role
 from ._text import ID, encodable
 from .errors import ProtocolError
+from .models import MemorySourceModel
 
 __all__ = [
     "MAX_INVITE_TTL_SECONDS",
@@ -29,6 +30,7 @@ __all__ = [
     "JoinBody",
     "JoinRequest",
     "LoginReply",
+    "MemoryBody",
     "NewShellBody",
     "PromptAnswers",
     "PromptAnswersBody",
@@ -104,6 +106,14 @@ class RecordingBody(msgspec.Struct, frozen=True, kw_only=True):
     """`PUT .../recording`."""
 
     paused: bool
+
+
+class MemoryBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`POST api/sharedterm/memories`: a finding, optionally about a target, from a recording."""
+
+    text: str
+    target: str | None = None
+    source: MemorySourceModel | None = None
 
 
 class JoinBody(msgspec.Struct, frozen=True, kw_only=True):

@@ -89,6 +89,12 @@ ROUTES: Final = [
     Route("POST", "api/sharedterm/logins/{lid}", "Answer a login step", _LoginReplyBody,
           {201: _Session, 202: _Step}),
     Route("DELETE", "api/sharedterm/logins/{lid}", "Cancel a login", None, {204: None}),
+    Route("GET", "api/sharedterm/memories", "Memories found by words (q) and/or target", None,
+          {200: list[models.MemoryModel]}),
+    Route("POST", "api/sharedterm/memories", "Save a memory", rest.MemoryBody,
+          {201: models.MemoryModel}),
+    Route("DELETE", "api/sharedterm/memories/{mid}", "Delete a memory (its author)", None,
+          {204: None}),
 ]  # fmt: skip
 
 
