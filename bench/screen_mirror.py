@@ -13,7 +13,7 @@ import random
 import sys
 import time
 
-from jupyter_sharedterm.core.screen import ScreenMirror, TerminalScreen
+from jupyter_sharedterm.screen import ScreenMirror, TerminalScreen
 
 CHUNK_CHARS = 64 * 1024
 ROWS, COLS = 24, 80

@@ -10,8 +10,9 @@ from typing import Any
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server_terminals.terminalmanager import TerminalManager
-from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
+from traitlets import Bool, Bytes, Dict, Enum, Float, Int, TraitError, Unicode, default, validate
 
+from .core.invites import SecretHasher
 from .core.limits import SessionLimits
 from .core.session import MAX_ACTIVE_INVITES
 from .devices import DeviceInventory, DeviceSessions
@@ -37,9 +38,26 @@ from .manager import SessionManager
 from .recording.store import RecordingStore
 from .terminals import CleanSignalsTerminalManager, RecordedTerminalManager
 
-__all__ = ["AUDIT_SCHEMA_ID", "SharedTermApp"]
+__all__ = ["AUDIT_SCHEMA_ID", "LIVE_SETTINGS", "SharedTermApp"]
 
 AUDIT_SCHEMA_ID = "https://events.jupyter.org/jupyter_sharedterm/audit/v1"
+MIN_KEY_BYTES = 32  # an HMAC-SHA256 key: shorter would weaken it
+# LiveConfig field -> the setting that fills it; every field has one (tests/unit/test_docs.py).
+LIVE_SETTINGS = {
+    "client_queue_bytes": "client_queue_bytes",
+    "stall_timeout": "stall_timeout_seconds",
+    "owner_grace": "owner_grace_seconds",
+    "frame_rate": "frame_rate",
+    "frame_burst": "frame_burst",
+    "flood_close_after": "flood_close_after_frames",
+    "typing_interval": "typing_interval_seconds",
+    "typing_delay": "typing_delay_seconds",
+    "mirror_idle_chars": "mirror_idle_chars",
+    "mirror_tick": "mirror_tick_seconds",
+    "coalesce_seconds": "coalesce_seconds",
+    "mirror_pending_chars": "mirror_pending_chars",
+    "mirror_scrollback_chars": "mirror_scrollback_chars",
+}
 _ID = r"[A-Za-z0-9_-]{1,64}"
 
 
@@ -60,6 +78,78 @@ class SharedTermApp(ExtensionApp):
     )
     stall_timeout_seconds = Float(
         30.0, config=True, help="A client whose socket accepts nothing for this long is dropped."
+    )
+    frame_rate = Float(
+        200.0,
+        min=1.0,
+        config=True,
+        help="Frames per second one socket may send on average; beyond the burst, frames are "
+        "dropped with an error.",
+    )
+    frame_burst = Float(
+        400.0, min=1.0, config=True, help="Frames one socket may send in a burst (see frame_rate)."
+    )
+    flood_close_after_frames = Int(
+        1000,
+        min=1,
+        config=True,
+        help="Frames dropped for flooding (forgiven at 20 per second) before the socket is closed.",
+    )
+    typing_interval_seconds = Float(
+        0.5,
+        min=0.0,
+        config=True,
+        help="At most one 'typing' notice per participant per this interval.",
+    )
+    typing_delay_seconds = Float(
+        0.02,
+        min=0.0,
+        config=True,
+        help="How long a 'typing' notice waits, so the keystroke's echo goes out first.",
+    )
+    coalesce_seconds = Float(
+        0.003,
+        min=0.0,
+        config=True,
+        help="While output streams, it is sent at most once per this interval, in one frame.",
+    )
+    mirror_tick_seconds = Float(
+        0.05,
+        min=0.001,
+        config=True,
+        help="How often the screen mirror catches up while output is quiet, and the session's "
+        "timed rules run.",
+    )
+    mirror_idle_chars = Int(
+        8 << 10,
+        min=1,
+        config=True,
+        help="Characters of output the screen mirror emulates per quiet tick.",
+    )
+    mirror_pending_chars = Int(
+        16 << 10,
+        min=1,
+        config=True,
+        help="Output the screen mirror keeps un-emulated at most; older output is skipped.",
+    )
+    mirror_scrollback_chars = Int(
+        64 << 10,
+        min=0,
+        config=True,
+        help="Recent output kept to give a late joiner its scrollback.",
+    )
+    invite_key = Bytes(
+        b"",
+        config=True,
+        help="Key (at least 32 bytes) for hashing invite secrets. Empty: a random key per "
+        "server process, so links die with it. Set the same key on every replica, or to "
+        "keep links valid across restarts.",
+    )
+    guest_cookie_key = Bytes(
+        b"",
+        config=True,
+        help="Key (at least 32 bytes) that signs guests' cookies. Empty: a random key per "
+        "server process. Use a different key from invite_key.",
     )
     max_sessions_per_user = Int(
         20, config=True, help="Active sessions one user may own at once (further ones get 429)."
@@ -209,6 +299,17 @@ class SharedTermApp(ExtensionApp):
         "prompt before the connection is dropped (seconds).",
     )
 
+    @validate("invite_key", "guest_cookie_key")
+    def _validate_key(self, proposal: Any) -> bytes:
+        key: bytes = proposal["value"]
+        if key and len(key) < MIN_KEY_BYTES:
+            name = proposal["trait"].name
+            raise TraitError(
+                f"c.SharedTermApp.{name} must be at least {MIN_KEY_BYTES} bytes "
+                f"(got {len(key)}); leave it empty for a random key per process."
+            )
+        return key
+
     @default("allow_guests")
     def _default_allow_guests(self) -> bool:
         return "JUPYTERHUB_API_TOKEN" not in os.environ
@@ -246,11 +347,7 @@ class SharedTermApp(ExtensionApp):
         assert serverapp is not None and serverapp.event_logger is not None
         logger = serverapp.event_logger
         logger.register_event_schema(Path(__file__).parent / "events" / "audit.yaml")
-        config = LiveConfig(
-            client_queue_bytes=self.client_queue_bytes,
-            stall_timeout=self.stall_timeout_seconds,
-            owner_grace=self.owner_grace_seconds,
-        )
+        config = self.live_config()
         web_settings = serverapp.web_app.settings
 
         def emit_audit(data: dict[str, Any]) -> None:
@@ -291,6 +388,8 @@ class SharedTermApp(ExtensionApp):
             config=config,
             max_sessions_per_user=self.max_sessions_per_user,
             root_dir=serverapp.root_dir,
+            # A random key per process unless set: links then die with the process, as sessions do.
+            hasher=SecretHasher(self.invite_key or os.urandom(MIN_KEY_BYTES)),
         )
         self.settings["sharedterm_manager"] = self.manager
         known_hosts = Path(
@@ -310,12 +409,17 @@ class SharedTermApp(ExtensionApp):
         self.settings["sharedterm_guests"] = GuestGate(
             enabled=self.allow_guests,
             cookie_seconds=self.guest_cookie_seconds,
+            key=self.guest_cookie_key or None,
             failed_join_delay=self.failed_join_delay_seconds,
             max_delayed=self.failed_join_delayed_max,
         )
         if self.freeze_startup_objects:
             # Runs when the event loop starts: every extension has been loaded by then.
             serverapp.io_loop.add_callback(_freeze_startup_objects)
+
+    def live_config(self) -> LiveConfig:
+        """The live sessions' tunables, from the settings (`LIVE_SETTINGS` names each one's)."""
+        return LiveConfig(**{field: getattr(self, name) for field, name in LIVE_SETTINGS.items()})
 
     def initialize_handlers(self) -> None:
         sessions = "api/sharedterm/sessions"

@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import logging
 import os
-import re
 import stat
 import time
 from collections.abc import Callable, Mapping
@@ -49,6 +48,7 @@ from .transports.ssh import (
     UnknownHostKey,
     load_targets,
 )
+from .transports.ssh_settings import devices_problem
 
 __all__ = [
     "LOGIN_WAIT_SECONDS",
@@ -73,7 +73,6 @@ MAX_LOGINS: Final = 100  # on the whole server
 # transport enforces the timeout itself; this only guards against it ever failing to).
 STEP_GRACE_SECONDS: Final = 15.0
 EARLY_OUTPUT_CHARS: Final = 1 << 20  # output held between "connected" and "session started"
-DEVICE_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_PROMPT_TEXT: Final = 1000  # characters of a device's prompt, name or instructions shown
 
 
@@ -110,14 +109,9 @@ class DeviceInventory:
             SshConfigError: the configuration is invalid; the message says what to change.
         """
         where = "c.SharedTermApp.devices"
-        if not isinstance(devices, Mapping):
-            raise SshConfigError(f"{where} must be a dict of device name -> settings")
-        for name in devices:
-            if not isinstance(name, str) or not DEVICE_NAME.fullmatch(name):
-                raise SshConfigError(
-                    f"{where}: the device name {name!r} must be 1 to 64 letters, digits, '.', "
-                    "'_' or '-', starting with a letter or digit"
-                )
+        problem = devices_problem(devices)
+        if problem is not None:
+            raise SshConfigError(f"{where}: {problem}")
         if not known_hosts.is_absolute():
             raise SshConfigError(
                 "c.SharedTermApp.ssh_known_hosts must be an absolute path, "

@@ -1,17 +1,19 @@
-"""A live shared terminal: binds a core Session to a transport, a screen mirror and the sockets.
+"""A live shared terminal: coordinates a core Session, a transport, its taps and the sockets.
 
-Output path: transport -> mirror (cheap append) -> one encoded frame -> every client's bounded
-queue -> that client's pump. Input path: socket frame -> decode -> permission check in the core
--> transport. The two never wait on each other: output only appends to queues, so a flood of
-output cannot delay a keystroke, and a slow client only ever delays itself.
+Output path: transport -> coalescer -> taps (the screen mirror's cheap append, the recordings)
+-> one encoded frame -> every client's bounded queue -> that client's pump. Input path: socket
+frame -> decode -> permission check in the core -> transport (and the taps). Events of the core
+go through `runtime.reactions` (one function per event) to frames, the audit log and the taps.
+The two paths never wait on each other: output only appends to queues, so a flood of output
+cannot delay a keystroke, and a slow client only ever delays itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,43 +21,22 @@ from . import protocol
 from .core.errors import DomainError, ErrorCode
 from .core.ids import ParticipantId
 from .core.invites import Invite, SecretHasher
-from .core.markers import MarkerLabels
-from .core.reports import strip_reports
 from .core.roles import Action, Role
-from .core.screen import ScreenMirror
-from .core.session import (
-    ConnectionChanged,
-    ControlChanged,
-    Denied,
-    Ended,
-    Event,
-    InviteCreated,
-    InviteRevoked,
-    Joined,
-    Kind,
-    Participant,
-    QuestionAnswered,
-    QuestionAsked,
-    Removed,
-    RoleChanged,
-    Session,
-)
+from .core.session import Kind, Participant, Session, Timers
 from .fanout import Client, ClientLimits, Socket
 from .protocol import CloseCode
 from .recording.recorder import Recorder, RecorderState, WriteErrorPolicy
 from .recording.store import RecordingStore
+from .runtime.coalesce import Coalescer
+from .runtime.reactions import Reaction, Reactor, who
+from .runtime.record import RecordingTap
+from .runtime.repaint import ScreenTap
+from .runtime.taps import Tap, Taps
+from .screen import ScreenMirror, ScreenModel
 from .transports.base import Transport, TransportClosed, TransportError
 
 __all__ = ["Audit", "LiveConfig", "LiveSession", "RecordingConfig"]
 
-log = logging.getLogger(__name__)
-
-# Abort a sequence the skipped output may have left half-parsed (CAN), leave the alternate screen,
-# soft-reset (DECSTR), turn off mouse, focus and paste reporting and keypad mode, clear the
-# screen: a fresh terminal's state, its scrollback kept.
-_SOFT_RESET = (
-    "\x18\x1b[?1049l\x1b[!p\x1b[?9;1000;1002;1003;1004;1005;1006;1015;2004l\x1b>\x1b[H\x1b[2J"
-)
 
 _RECORDING_FAILED = (
     "The recording cannot be written (is the disk full?), so input is paused until it can. "
@@ -90,6 +71,11 @@ class LiveConfig:
     mirror_pending_chars: int = 16 << 10
     mirror_scrollback_chars: int = 64 << 10
 
+    @property
+    def timers(self) -> Timers:
+        """The session's rules in time (the core applies them in `Session.tick`)."""
+        return Timers(owner_grace=self.owner_grace, typing_interval=self.typing_interval)
+
 
 @dataclass(frozen=True, slots=True)
 class RecordingConfig:
@@ -98,6 +84,16 @@ class RecordingConfig:
     store: RecordingStore
     capture_input: bool = False  # off by default: typed input carries passwords
     on_write_error: WriteErrorPolicy = "stop_input"
+
+
+class _Sink:
+    """What the transport calls: output goes straight to the coalescer, no hop per chunk."""
+
+    __slots__ = ("on_exit", "on_output")
+
+    def __init__(self, on_output: Callable[[str], None], on_exit: Callable[[str], None]) -> None:
+        self.on_output = on_output
+        self.on_exit = on_exit
 
 
 class LiveSession:
@@ -114,7 +110,12 @@ class LiveSession:
         clock: Callable[[], float] = time.time,
         on_ended: Callable[[LiveSession], None] | None = None,
         recording: RecordingConfig | None = None,
+        taps: Iterable[Tap] = (),
     ) -> None:
+        """Args:
+        taps: observers besides the screen mirror and the session recording (e.g. the
+            terminal's own recording); closed when the session ends or fails to start.
+        """
         self.session = session
         self.transport = transport
         self.config = config or LiveConfig()
@@ -127,34 +128,39 @@ class LiveSession:
         self._clock = clock
         self._on_ended = on_ended
         rows, cols = transport.size
-        self.mirror = ScreenMirror(
+        mirror = ScreenMirror(
             rows,
             cols,
-            scrollback_chars=self.config.mirror_scrollback_chars,
-            pending_limit=self.config.mirror_pending_chars,
+            scrollback_chars=c.mirror_scrollback_chars,
+            pending_limit=c.mirror_pending_chars,
         )
-        self.clients: set[Client] = set()
-        self._typing_sent: dict[ParticipantId, float] = {}
-        self._denials_audited: dict[ParticipantId, float] = {}
-        self._owner_timer: asyncio.TimerHandle | None = None
-        self._owner_away_told = False
-        self._ticker: asyncio.Task[None] | None = None
-        self._closing: asyncio.Future[None] | None = None
+        self._screen = ScreenTap(mirror, idle_chars=c.mirror_idle_chars)
+        self._taps = Taps()
+        self._taps.add(self._screen)
+        self._extra_taps = list(taps)
         self._recording = recording
-        self.recorder: Recorder | None = None
-        self._markers = MarkerLabels()
+        self._recording_tap: RecordingTap | None = None
         self._recording_message = "This session is recorded."
         self._recording_by: ParticipantId | None = None  # who is pausing or resuming it now
-        self._busy = False  # output arrived since the last tick
-        self._outbox: list[str] = []  # output waiting for the next send (see coalesce_seconds)
-        self._outbox_timer: asyncio.TimerHandle | None = None
-        self._last_send = -1.0
-        self._screen_version = 0  # changes with every output and resize
-        self._resync_cache: tuple[int, bytes] | None = None
+        self._output = Coalescer(c.coalesce_seconds, self._send_output)
+        self._reactor = Reactor(session)
+        self.clients: set[Client] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self._closing: asyncio.Future[None] | None = None
 
     @property
     def id(self) -> str:
         return self.session.id
+
+    @property
+    def mirror(self) -> ScreenModel:
+        """The screen a late joiner is painted from."""
+        return self._screen.mirror
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """The session's recording, None when sessions are not recorded."""
+        return self._recording_tap.recorder if self._recording_tap is not None else None
 
     async def start(self) -> None:
         """Start the recording and the terminal.
@@ -163,59 +169,46 @@ class LiveSession:
             OSError: the recording could not be created (a session is never silently unrecorded).
             TransportError: the terminal could not start (a person-readable message).
         """
-        backlog = self.transport.backlog()
-        if backlog:
-            self.mirror.feed(backlog)
-        if self._recording is not None:
-            self.recorder = self._start_recording(self._recording)
-        await self.transport.start(self)
+        try:
+            backlog = self.transport.backlog()
+            if backlog:
+                self.mirror.feed(backlog)
+            for tap in self._extra_taps:
+                self._taps.add(tap)
+            if self._recording is not None:
+                self._recording_tap = RecordingTap(self._start_recording(self._recording))
+                self._taps.add(self._recording_tap)
+            await self.transport.start(_Sink(self._output.add, self.on_exit))
+        except BaseException:
+            self._taps.close("the session could not start")
+            raise
         self._ticker = asyncio.ensure_future(self._tick())
         owner = self.session.owners()[0]
-        self._audit("session_create", {"title": self.session.title, **self._who(owner.id)})
+        self._audit("session_create", {"title": self.session.title, **who(self.session, owner.id)})
         self._publish()
-        self._watch_owners()
 
     async def wait_closed(self) -> None:
         """Resolves once an ended session has released its terminal."""
         if self._closing is not None:
             await self._closing
 
-    # --- transport sink ---------------------------------------------------------------------------
+    # --- what the transport delivers ------------------------------------------------------------
 
     def on_output(self, text: str) -> None:
-        self._outbox.append(text)
-        if self._outbox_timer is not None:
-            return
-        wait = self._last_send + self.config.coalesce_seconds - time.monotonic()
-        if wait > 0:
-            self._outbox_timer = asyncio.get_running_loop().call_later(wait, self._send_output)
-        else:
-            self._send_output()
+        """Terminal output (the transport calls the coalescer directly, see `_Sink`)."""
+        self._output.add(text)
 
-    def _send_output(self) -> None:
-        # The mirror and the recording take output when it is sent, never before: a repaint
-        # built in between must not be followed by output it already contains. Sent early
-        # (before a resize, a pause, the end) so output stays on the side of the change it came.
-        if self._outbox_timer is not None:
-            self._outbox_timer.cancel()
-            self._outbox_timer = None
-        if not self._outbox:
-            return
-        text = "".join(self._outbox)
-        self._outbox.clear()
-        self._last_send = time.monotonic()
-        self._busy = True
-        self._screen_version += 1
-        self.mirror.feed(text)
-        if self.recorder is not None:
-            self.recorder.output(text)
+    def _send_output(self, text: str) -> None:
+        # The taps (the mirror, the recordings) take output when it is sent, never before: a
+        # repaint built in between must not be followed by output it already contains.
+        self._taps.output(text)
         frame = protocol.stdout_frame(text)
         # Writes go out in order: the person at the keyboard first, who is waiting for an echo.
-        driver = self.session.driver
-        for client in self.clients:
+        driver, clients = self.session.control.holder, self.clients
+        for client in clients:
             if client.pid == driver:
                 client.push(frame)
-        for client in self.clients:
+        for client in clients:
             if client.pid != driver:
                 client.push(frame)
 
@@ -229,11 +222,11 @@ class LiveSession:
     def attach(self, pid: ParticipantId, socket: Socket) -> Client:
         """A participant's socket opened: send setup, the roster and the current screen."""
         participant = self.session.connect(pid)
-        client = Client(pid, socket, self._limits, lambda: self.resync_frames(scrollback=False))
+        client = Client(pid, socket, self._limits, self._screen.resync_frames)
         self.clients.add(client)
         client.push(protocol.encode("setup", self._setup(participant)))
         client.push(self._roster_frame())
-        for frame in self.resync_frames():
+        for frame in self._screen.join_frames():
             client.push(frame)
         self._publish()
         return client
@@ -247,11 +240,12 @@ class LiveSession:
 
     def receive(self, client: Client, raw: str | bytes) -> None:
         """One frame from a client. Never raises: every refusal becomes an error frame."""
-        if client.closed or not client.allow_frame(time.monotonic()):
+        now = time.monotonic()
+        if client.closed or not client.allow_frame(now):
             return
         try:
             message = protocol.decode_frame(raw)
-            self._dispatch(client, message)
+            self._dispatch(client, message, now)
         except DomainError as e:
             client.error(e.code.value, e.message)
         except TransportClosed:
@@ -259,27 +253,23 @@ class LiveSession:
         except TransportError as e:
             client.error(ErrorCode.UNAVAILABLE.value, str(e))
         finally:
-            self._publish()
+            self._react()  # the clock's rules wait for the next tick: a keystroke changes none
 
-    def _dispatch(self, client: Client, message: protocol.ClientMessage) -> None:
+    def _dispatch(self, client: Client, message: protocol.ClientMessage, now: float) -> None:
         pid = client.pid
         if isinstance(message, protocol.Stdin):
-            text = message.text
-            if not self.session.in_control(pid):
-                # Only the terminal in control answers queries (one answer, not one per browser).
-                text = strip_reports(text)
-                if not text:
-                    return
-            if self.session.type(pid):
+            driver = self.session.driver
+            text = self.session.type(pid, message.text, now)
+            if not text:
+                return
+            if self.session.driver != driver:
                 self._apply_driver_size()
-            if self.recorder is not None:
-                if not self.recorder.input_allowed:
-                    raise DomainError(ErrorCode.UNAVAILABLE, _RECORDING_FAILED)
-                self.recorder.input(text)
+            recording = self._recording_tap
+            if recording is not None and not recording.recorder.input_allowed:
+                raise DomainError(ErrorCode.UNAVAILABLE, _RECORDING_FAILED)
+            self._taps.input(pid, text)
             self.transport.write(text)
-            self._last_send = -1.0  # what comes next is likely its echo: no coalescing wait
-            if strip_reports(text):  # a terminal's automatic replies are not typing
-                self._announce_typing(pid)
+            self._output.expect_echo()
         elif isinstance(message, protocol.SetSize):
             if self.session.resize(pid, message.rows, message.cols):
                 self._resize(message.rows, message.cols)
@@ -294,19 +284,14 @@ class LiveSession:
         """Frames that bring a participant's terminal to the exact current screen.
 
         On joining: a full reset, scrollback, the screen. For a participant who fell behind
-        (scrollback=False): modes back to a fresh terminal's without clearing the scrollback it
-        already has, then only the screen, which costs far less to build.
+        (scrollback=False): only the screen (see `ScreenTap.resync_frames`).
         """
-        if scrollback:
-            return [protocol.stdout_frame("\x1bc" + self.mirror.snapshot())]
-        # Under a flood, many clients fall behind at once: until new output arrives, they can
-        # all share one repaint (building it is the costliest thing the server does).
-        if self._resync_cache is None or self._resync_cache[0] != self._screen_version:
-            frame = protocol.stdout_frame(_SOFT_RESET + self.mirror.snapshot(scrollback=False))
-            self._resync_cache = (self._screen_version, frame)
-        return [self._resync_cache[1]]
+        return self._screen.join_frames() if scrollback else self._screen.resync_frames()
 
     # --- management (called by the REST handlers) -------------------------------------------------
+
+    # Each change is published (told, audited, marked) even when the core refuses it: a refusal
+    # may still record a denial.
 
     def join(
         self,
@@ -318,7 +303,7 @@ class LiveSession:
         kind: Kind,
         address: str | None = None,
     ) -> Participant:
-        try:
+        with self._publishing():
             return self.session.redeem(
                 invite_id,
                 secret,
@@ -329,25 +314,19 @@ class LiveSession:
                 hasher=self.hasher,
                 address=address,
             )
-        finally:
-            self._publish()
 
     def set_role(self, actor: ParticipantId, target: ParticipantId, role: Role) -> None:
-        try:
+        with self._publishing():
             self.session.set_role(actor, target, role)
-        finally:
-            self._publish()
 
     def remove(self, actor: ParticipantId, target: ParticipantId) -> None:
-        try:
+        with self._publishing():
             self.session.remove(actor, target)
-        finally:
-            self._publish()
 
     def create_invite(
         self, actor: ParticipantId, request: protocol.InviteRequest
     ) -> tuple[Invite, str]:
-        try:
+        with self._publishing():
             return self.session.create_invite(
                 actor,
                 role=request.role,
@@ -356,40 +335,31 @@ class LiveSession:
                 now=self._clock(),
                 hasher=self.hasher,
             )
-        finally:
-            self._publish()
 
     def revoke_invite(self, actor: ParticipantId, invite_id: str) -> None:
-        try:
+        with self._publishing():
             self.session.revoke_invite(actor, invite_id)
-        finally:
-            self._publish()
 
     def end(self, actor: ParticipantId | None, reason: str) -> None:
-        try:
+        with self._publishing():
             self.session.end(actor, reason)
-        finally:
-            self._publish()
 
     def set_recording_paused(self, actor: ParticipantId, paused: bool) -> None:
         """Pause or resume the shared recording (owners only); everyone is told."""
-        try:
+        with self._publishing():
             p = self.session.authorize(actor, Action.MANAGE)
-        finally:
-            self._publish()
-        if self.recorder is None:
+        if self._recording_tap is None:
             raise DomainError(ErrorCode.CONFLICT, "Sessions are not recorded on this server.")
-        self._send_output()
+        self._output.flush()
         self._recording_by = p.id  # for the audit record of the change
         try:
             # A pause covers every recording of the terminal, its own from before it was shared.
-            for recorder in (self.recorder, *self.transport.own_recordings()):
-                if paused:
-                    recorder.pause(by=p.name)
-                else:
-                    # What was shown while paused must stay out of the file (SECURITY 35), so
-                    # the player resumes on a reset terminal, not on a screen that contains it.
-                    recorder.resume(by=p.name, screen="\x1bc")
+            for tap in self._taps:
+                if isinstance(tap, RecordingTap):
+                    if paused:
+                        tap.pause(p.name)
+                    else:
+                        tap.resume(p.name)
         finally:
             self._recording_by = None
 
@@ -411,116 +381,58 @@ class LiveSession:
 
     def require(self, actor: ParticipantId, action: Action) -> None:
         """Raise FORBIDDEN (audited) unless `actor` may do `action`."""
-        try:
+        with self._publishing():
             self.session.authorize(actor, action)
+
+    # --- events: react once per event -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _publishing(self) -> Iterator[None]:
+        try:
+            yield
         finally:
             self._publish()
 
-    # --- events: tell everyone, audit, act ------------------------------------------------------
-
     def _publish(self) -> None:
+        """Apply the session's rules in time, then react to every event since the last call."""
+        self.session.tick(time.monotonic())
+        self._react()
+
+    def _react(self) -> None:
         events = self.session.drain_events()
         if not events:
             return
         roster_changed = False
         for event in events:
-            roster_changed |= self._apply(event)
+            reaction = self._reactor.react(event)
+            self._taps.event(event, reaction)
+            self._carry_out(reaction)
+            roster_changed |= reaction.roster
         if roster_changed and self.session.active:
-            frame = self._roster_frame()
-            for client in self.clients:
-                client.push(frame)
+            self._broadcast(self._roster_frame())
 
-    def _apply(self, event: Event) -> bool:
-        """Act on one event; True if the roster changed."""
-        s = self.session
-        self._mark(event)
-        if isinstance(event, Joined):
-            if self.recorder is not None:
-                self.recorder.allow(s.participants[event.participant].identity)
-            self._audit(
-                "join",
-                {
-                    **self._who(event.participant),
-                    "role": event.role.value,
-                    "kind": s.participants[event.participant].kind.value,
-                    "invite": event.via_invite,
-                },
-            )
-            return True
-        if isinstance(event, RoleChanged):
-            self._audit(
-                "role_change",
-                {
-                    **self._who(event.participant),
-                    "old": event.old.value,
-                    "new": event.new.value,
-                    **self._who(event.by, "by"),
-                },
-            )
-            for client in self._clients_of(event.participant):
-                client.send_ctl(type="role", role=event.new.value)
-            return True
-        if isinstance(event, Removed):
-            self._audit("remove", {**self._who(event.participant), **self._who(event.by, "by")})
-            if self.recorder is not None:  # what happens from now on is not theirs to replay
-                self.recorder.revoke(s.participants[event.participant].identity)
-            self._typing_sent.pop(event.participant, None)
-            self._denials_audited.pop(event.participant, None)
-            for client in self._clients_of(event.participant):
+    def _carry_out(self, r: Reaction) -> None:
+        if r.audit is not None:
+            self._audit(*r.audit)
+        if r.notify is not None:
+            pid, body = r.notify
+            frame = protocol.encode("ctl", body)
+            for client in self._clients_of(pid):
+                client.push(frame)
+        if r.disconnect is not None:
+            pid, reason = r.disconnect
+            for client in self._clients_of(pid):
                 self.clients.discard(client)
-                client.disconnect(CloseCode.REMOVED, "You were removed from this session.")
-            return True
-        if isinstance(event, ConnectionChanged):
-            self._audit(
-                "connect" if event.connected else "disconnect", self._who(event.participant)
-            )
-            self._watch_owners()
-            return True
-        if isinstance(event, ControlChanged):
-            return True
-        if isinstance(event, Denied):
-            self._audit_denial(event)
-            return False
-        if isinstance(event, InviteCreated):
-            self._audit(
-                "invite_create",
-                {"invite": event.invite, "role": event.role.value, **self._who(event.by, "by")},
-            )
-            return False
-        if isinstance(event, InviteRevoked):
-            self._audit("invite_revoke", {"invite": event.invite, **self._who(event.by, "by")})
-            return False
-        if isinstance(event, QuestionAsked):
-            frame = protocol.encode("ctl", {"type": "question", **event.question.describe()})
-            for client in self.clients:
-                client.push(frame)
-            return False
-        if isinstance(event, QuestionAnswered):
-            for client in self.clients:
-                client.send_ctl(type="question_answered", id=event.question, by=event.by)
-            return False
-        assert isinstance(event, Ended)
-        self._audit("end", {"reason": event.reason, **self._who(event.by, "by")})
-        self._shut_down(event.reason)
-        return False
-
-    def _mark(self, event: Event) -> None:
-        """Markers in the recording for what people do (never for what they type)."""
-        if self.recorder is not None:
-            label = self._markers.label(self.session, event)
-            if label is not None:
-                self.recorder.marker(label)
-
-    def _who(self, pid: ParticipantId | None, role: str = "participant") -> dict[str, Any]:
-        """Audit fields naming a participant: the Jupyter account, or the guest's label and
-        the address it joined from (ids alone mean nothing once the process is gone).
-        `role` prefixes the keys: "participant", "participant_account"; "by", "by_account"."""
-        p = self.session.participants.get(pid) if pid is not None else None
-        if p is None:
-            return {role: pid}
-        if p.kind is Kind.USER:
-            return {role: pid, f"{role}_account": p.identity.partition(":")[2] or p.identity}
-        return {role: pid, f"{role}_guest": p.name, f"{role}_address": p.address}
+                client.disconnect(CloseCode.REMOVED, reason)
+        if r.broadcast is not None:
+            frame = protocol.encode("ctl", r.broadcast)
+            if r.after_echo:
+                delay = self.config.typing_delay
+                asyncio.get_running_loop().call_later(delay, self._broadcast, frame)
+            else:
+                self._broadcast(frame)
+        if r.end is not None:
+            self._shut_down(r.end)
 
     def _start_recording(self, config: RecordingConfig) -> Recorder:
         s = self.session
@@ -538,40 +450,25 @@ class LiveSession:
             capture_input=config.capture_input,
             on_write_error=config.on_write_error,
             on_state_change=self._recording_changed,
-            snapshot=self._player_screen,
-            screen=self._player_screen(),  # a terminal shared mid-way: from its screen
+            snapshot=self._screen.screen,
+            screen=self._screen.screen(),  # a terminal shared mid-way: from its screen
         )
-
-    def _player_screen(self) -> str:
-        return "\x1bc" + self.mirror.snapshot()
 
     def _recording_changed(self, state: RecorderState, detail: str) -> None:
         # Disclosure is out of band: a ctl frame, never text injected into the terminal.
         self._recording_message = detail
-        frame = protocol.encode("ctl", {"type": "recording", **(self.recording_state() or {})})
-        for client in self.clients:
-            client.push(frame)
-        self._audit(
-            "recording",
-            {"state": state.value, "detail": detail, **self._who(self._recording_by, "by")},
+        self._broadcast(
+            protocol.encode("ctl", {"type": "recording", **(self.recording_state() or {})})
         )
-
-    def _audit_denial(self, event: Denied) -> None:
-        # A flooding viewer must not flood the audit log: one record per participant per second.
-        now = time.monotonic()
-        if now - self._denials_audited.get(event.participant, -1.0) >= 1.0:
-            self._denials_audited[event.participant] = now
-            self._audit("deny", {**self._who(event.participant), "action": event.action.value})
+        by = who(self.session, self._recording_by, "by")
+        self._audit("recording", {"state": state.value, "detail": detail, **by})
 
     def _shut_down(self, reason: str) -> None:
-        self._send_output()
-        if self.recorder is not None:
-            self.recorder.stop(reason)
+        self._output.flush()
+        self._taps.close(reason)
         for client in list(self.clients):
             client.disconnect(CloseCode.SESSION_ENDED, reason)
         self.clients.clear()
-        if self._owner_timer is not None:
-            self._owner_timer.cancel()
         if self._ticker is not None:
             self._ticker.cancel()
         self._closing = asyncio.ensure_future(self.transport.close())
@@ -579,6 +476,10 @@ class LiveSession:
             self._on_ended(self)
 
     # --- helpers ----------------------------------------------------------------------------------
+
+    def _broadcast(self, frame: bytes | str) -> None:
+        for client in self.clients:
+            client.push(frame)
 
     def _clients_of(self, pid: ParticipantId) -> list[Client]:
         return [c for c in self.clients if c.pid == pid]
@@ -606,18 +507,6 @@ class LiveSession:
             },
         )
 
-    def _announce_typing(self, pid: ParticipantId) -> None:
-        now = time.monotonic()
-        if now - self._typing_sent.get(pid, -1.0) < self.config.typing_interval:
-            return
-        self._typing_sent[pid] = now
-        asyncio.get_running_loop().call_later(self.config.typing_delay, self._send_typing, pid)
-
-    def _send_typing(self, pid: ParticipantId) -> None:
-        frame = protocol.encode("ctl", {"type": "typing", "participant": pid})
-        for client in self.clients:
-            client.push(frame)
-
     def _apply_driver_size(self) -> None:
         driver = self.session.driver
         size = self.session.participants[driver].size if driver else None
@@ -625,59 +514,24 @@ class LiveSession:
             self._resize(*size)
 
     def _resize(self, rows: int, cols: int) -> None:
-        self._send_output()
+        self._output.flush()
         if (rows, cols) != self.transport.size:
             self.transport.resize(rows, cols)
-            if self.recorder is not None:
-                self.recorder.resize(rows, cols)
-        self.mirror.resize(rows, cols)
-        self._screen_version += 1
-
-    def _watch_owners(self) -> None:
-        """Owner-absent policy: the session lives on for `owner_grace` seconds, then ends."""
-        s = self.session
-        if not s.active:
-            return
-        if s.owners_connected():
-            if self._owner_timer is not None:
-                self._owner_timer.cancel()
-                self._owner_timer = None
-                if self._owner_away_told:  # not when the owner merely connects the first time
-                    self._notice("owner_back", "An owner is back.")
-            return
-        if self._owner_timer is None:
-            grace = self.config.owner_grace
-            self._owner_timer = asyncio.get_running_loop().call_later(grace, self._owner_gone)
-            self._owner_away_told = bool(self.clients)
-            self._notice(
-                "owner_away",
-                f"No owner is connected; the session ends in {grace:g} s unless one returns.",
-            )
-
-    def _owner_gone(self) -> None:
-        self._owner_timer = None
-        self.end(None, "No owner returned to the session.")
-
-    def _notice(self, code: str, message: str) -> None:
-        for client in self.clients:
-            client.send_ctl(type="notice", code=code, message=message)
+            self._taps.resize(rows, cols)
+        else:
+            self._screen.resize(rows, cols)
 
     async def _tick(self) -> None:
-        # Keep the mirror close to the live screen, but only while output is quiet: emulation
-        # is slow, and during a flood the event loop belongs to fan-out and keystrokes (the
-        # mirror then keeps a bounded tail and catches up when someone joins).
-        # Twice a second: the recording goes to the OS (a killed server loses at most ~1 s), and
-        # sockets that have accepted nothing for `stall_timeout` are closed.
+        # Every `mirror_tick`: the taps' deferred work (the mirror emulates while output is
+        # quiet, the recordings go to the OS twice a second) and the session's rules in time.
+        # Twice a second, sockets that have accepted nothing for `stall_timeout` are closed.
         ticks = 0
         while True:
             await asyncio.sleep(self.config.mirror_tick)
-            if not self._busy:
-                self.mirror.catch_up(self.config.mirror_idle_chars)
-            self._busy = False
+            now = time.monotonic()
+            self._taps.tick(now)
+            self._publish()
             ticks += 1
             if ticks % 10 == 0:
-                if self.recorder is not None:
-                    self.recorder.tick()
-                now = time.monotonic()
                 for client in list(self.clients):
                     client.check_stall(now)

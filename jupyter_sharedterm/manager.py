@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 from terminado.management import NamedTermManager
 
@@ -15,16 +14,16 @@ from .core.errors import DomainError, ErrorCode
 from .core.invites import SecretHasher
 from .core.limits import SessionLimits
 from .core.session import BAD_LINK, Participant, Session
+from .directory import MemoryDirectory, SessionDirectory
 from .live import LiveConfig, LiveSession, RecordingConfig
 from .protocol import CreateSession
 from .recording.store import RecordingMeta
-from .terminals import recordings_of
+from .runtime.taps import Tap
+from .terminals import TerminalRecording
 from .transports.base import Transport, TransportError
 from .transports.pty import PtyTransport, adopt_terminal
 
 __all__ = ["SessionManager", "user_identity"]
-
-ENDED_KEPT: Final = 100  # ended sessions still answer "ended" (410) rather than "unknown" (404)
 
 
 def user_identity(username: str) -> str:
@@ -45,6 +44,7 @@ class SessionManager:
         root_dir: str,
         hasher: SecretHasher | None = None,
         recording: RecordingConfig | None = None,
+        directory: SessionDirectory | None = None,
         limits: SessionLimits | None = None,
     ) -> None:
         self._terminal_manager = terminal_manager
@@ -52,9 +52,9 @@ class SessionManager:
         self._config = config
         self._max_sessions_per_user = max_sessions_per_user
         self._root_dir = root_dir
-        # A fresh key per server process: links die with the process, as sessions do.
+        # Default: a fresh key per process (the app passes `invite_key` when one is set).
         self.hasher = hasher or SecretHasher(os.urandom(32))
-        self._sessions: OrderedDict[str, LiveSession] = OrderedDict()
+        self._sessions = directory or MemoryDirectory()
         self.recording = recording
         self.limits = limits or SessionLimits()
 
@@ -65,7 +65,7 @@ class SessionManager:
         """
         mine = [
             s
-            for s in self._sessions.values()
+            for s in self._sessions
             if s.session.active and (p := s.session.find(identity)) and p.role.value == "owner"
         ]
         if len(mine) >= self._max_sessions_per_user:
@@ -95,15 +95,17 @@ class SessionManager:
         after its login, see `devices.py`): the session takes it over, titled `title`.
         """
         terminals = self.check_can_create(identity)
+        taps: list[Tap] = []
         try:
             if transport is not None:
                 title = title or "Device session"
             elif request.terminal is not None:
                 title = f"Terminal {request.terminal}"
-                adopted = adopt_terminal(terminals, request.terminal)
-                for recording in recordings_of(adopted):
+                terminal = adopt_terminal(terminals, request.terminal)
+                for recording in TerminalRecording.take_from(terminal):  # it goes on, as a tap
                     recording.shared(by=name)
-                transport = PtyTransport(adopted)
+                    taps.append(recording)
+                transport = PtyTransport(terminal)
             else:
                 title = "Shared shell"
                 transport = PtyTransport.spawn(terminals, cwd=self._resolve_cwd(request.cwd))
@@ -115,6 +117,7 @@ class SessionManager:
             title=title,
             transport=transport.kind,
             now=time.time(),
+            timers=self._config.timers,
             limits=self.limits,
         )
         live = LiveSession(
@@ -125,12 +128,13 @@ class SessionManager:
             audit=self._auditor(session),
             on_ended=self._ended,
             recording=self.recording,
+            taps=taps,
         )
-        self._sessions[session.id] = live
+        self._sessions.add(live)
         try:
             await live.start()
         except (TransportError, OSError) as e:
-            del self._sessions[session.id]
+            self._sessions.discard(session.id)
             await transport.close()
             if isinstance(e, TransportError):
                 raise DomainError(ErrorCode.UNAVAILABLE, str(e)) from None
@@ -159,14 +163,14 @@ class SessionManager:
 
     def session_of_invite(self, invite_id: str) -> LiveSession:
         """The session an invite belongs to; unknown ids get the same answer as bad secrets."""
-        for live in self._sessions.values():
-            if invite_id in live.session.invites:
-                return live
-        raise DomainError(ErrorCode.NOT_FOUND, BAD_LINK)
+        live = self._sessions.by_invite(invite_id)
+        if live is None:
+            raise DomainError(ErrorCode.NOT_FOUND, BAD_LINK)
+        return live
 
     def live_recording(self, rid: str) -> RecordingMeta | None:
         """The in-memory metadata of a recording still being made (its file may lag a tick)."""
-        for live in self._sessions.values():
+        for live in self._sessions:
             if live.recorder is not None and live.recorder.id == rid:
                 return live.recorder.meta
         return None
@@ -175,20 +179,17 @@ class SessionManager:
         return time.time()
 
     def visible_to(self, identity: str) -> list[LiveSession]:
-        return [s for s in self._sessions.values() if s.session.find(identity) is not None]
+        return [s for s in self._sessions if s.session.find(identity) is not None]
 
     async def shutdown(self) -> None:
         """End every session (the server is stopping) and release their terminals."""
-        lives = list(self._sessions.values())
+        lives = list(self._sessions)
         for live in lives:
             live.end(None, "The server is shutting down.")
         await asyncio.gather(*(live.wait_closed() for live in lives), return_exceptions=True)
 
     def _ended(self, live: LiveSession) -> None:
-        # Keep the ended session (410 for its links) but bound how many are kept.
-        ended = [sid for sid, s in self._sessions.items() if not s.session.active]
-        for sid in ended[: max(0, len(ended) - ENDED_KEPT)]:
-            del self._sessions[sid]
+        self._sessions.ended(live)
 
     def _resolve_cwd(self, cwd: str | None) -> str:
         root = os.path.realpath(self._root_dir)

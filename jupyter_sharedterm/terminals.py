@@ -7,8 +7,13 @@ import logging
 from typing import Any
 
 from jupyter_server_terminals.terminalmanager import TerminalManager
+from ptyprocess import PtyProcessError
 
+from .core.ids import ParticipantId
+from .core.session import Event
 from .recording.recorder import Recorder
+from .runtime.reactions import Reaction
+from .runtime.record import RecordingTap
 from .transports.pty import ShellPty, describe_exit, spawn_shell
 
 __all__ = [
@@ -32,21 +37,33 @@ def recordings_of(terminal: Any) -> list[TerminalRecording]:
     return [c for c in clients if isinstance(c, TerminalRecording)]
 
 
-class TerminalRecording:
-    """Rides along with a terminal as one of terminado's clients and records what it shows.
+class TerminalRecording(RecordingTap):
+    """A JupyterLab terminal's own recording, from the terminal's creation to its end.
 
-    terminado calls `on_pty_read` and `on_pty_died`; `size` (None, None) keeps this client out
-    of terminado's "smallest client" sizing. When the terminal is shared, the session's
-    transport keeps calling it, so the terminal's own recording goes on alongside the session's.
+    Before the terminal is shared it rides along as one of terminado's clients: terminado calls
+    `on_pty_read` and `on_pty_died`; `size` (None, None) keeps it out of terminado's "smallest
+    client" sizing. When the terminal is shared, `take_from` moves it off terminado's list and it
+    becomes a tap of the live session, so the recording goes on alongside the session's.
+    It never carries the session's markers or readers: whoever may use terminals may read it.
     """
 
     size = (None, None)
 
     def __init__(self, recorder: Recorder, terminal: Any) -> None:
-        self.recorder = recorder
+        super().__init__(recorder)
         self._terminal = terminal
         self._size: tuple[int, int] | None = None
         self.shut_down = False  # set when JupyterLab (or the server) shuts the terminal down
+
+    @staticmethod
+    def take_from(terminal: Any) -> list[TerminalRecording]:
+        """Remove the terminal's recordings from terminado's clients and return them (as taps)."""
+        found = [c for c in terminal.clients if isinstance(c, TerminalRecording)]
+        for recording in found:
+            terminal.clients.remove(recording)
+        return found
+
+    # --- as terminado's client, before the terminal is shared ----------------------------------
 
     def on_pty_read(self, text: str) -> None:
         self._note_size()
@@ -60,15 +77,12 @@ class TerminalRecording:
             self.terminal_ended(describe_exit(self._terminal.ptyproc))
 
     def terminal_ended(self, reason: str) -> None:
-        """The terminal is gone, for `reason` (a shared terminal's transport says why)."""
+        """The terminal is gone, for `reason`."""
         self.recorder.stop(reason)
 
     def shared(self, by: str) -> None:
         """The terminal became a shared session: a marker in its own recording."""
         self.recorder.marker(f"{by} shared this terminal")
-
-    def close(self) -> None:
-        """terminado closes its clients when the terminal is taken over; the recording goes on."""
 
     def _note_size(self) -> None:
         try:
@@ -79,6 +93,30 @@ class TerminalRecording:
             if self._size is not None:
                 self.recorder.resize(rows, cols)
             self._size = (rows, cols)
+
+    # --- as a tap of the live session, once shared ---------------------------------------------
+
+    def input(self, pid: ParticipantId, text: str) -> None:
+        """Typed input stays out: this recording's readers were never asked about it."""
+
+    def event(self, event: Event, reaction: Reaction) -> None:
+        """The session's markers and readers are the session recording's, not this one's."""
+
+    def resize(self, rows: int, cols: int) -> None:
+        super().resize(rows, cols)
+        self._size = (rows, cols)
+
+    def close(self, reason: str) -> None:
+        """The shared session ended: the shell ended first (how), or the session closed it."""
+        proc = self._terminal.ptyproc
+        try:
+            alive = bool(proc.isalive())
+        except (OSError, PtyProcessError):
+            alive = False
+        if alive:
+            self.terminal_ended("its shared session ended, which closed the terminal")
+        else:
+            self.terminal_ended(describe_exit(proc))
 
 
 class CleanSignalsTerminalManager(TerminalManager):

@@ -11,7 +11,17 @@ from typing import Final
 
 from .ids import ParticipantId
 from .roles import Role
-from .session import ConnectionChanged, ControlChanged, Event, Removed, RoleChanged, Session
+from .session import (
+    ConnectionChanged,
+    ControlChanged,
+    ControlOffered,
+    ControlRequested,
+    Event,
+    OfferWithdrawn,
+    Removed,
+    RoleChanged,
+    Session,
+)
 
 __all__ = ["ROLE_WORDS", "MarkerLabels"]
 
@@ -52,4 +62,14 @@ class MarkerLabels:
             return f"{name(event.by)} removed {name(event.participant)}"
         if isinstance(event, ControlChanged) and event.participant is not None:
             return f"{name(event.participant)} is in control"
+        if isinstance(event, ControlRequested):
+            return f"{name(event.participant)} asked for control"
+        if isinstance(event, ControlOffered):
+            return f"{name(event.by)} offered control to {name(event.to)}"
+        if isinstance(event, OfferWithdrawn):
+            if event.by is None:
+                return f"the offer of control to {name(event.to)} lapsed"
+            if event.by == event.to:
+                return f"{name(event.to)} declined control"
+            return f"{name(event.by)} withdrew the offer of control to {name(event.to)}"
         return None

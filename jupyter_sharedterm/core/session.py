@@ -3,6 +3,8 @@
 Every method that changes state checks permission first and records what happened as an
 event; the runtime drains the events to tell participants, write the audit log and close
 sockets. Nothing here does I/O, so the rules can be tested (and model-checked) on their own.
+Rules in time (an absent owner's grace, the typing and denial throttles) run on the monotonic
+clock the runtime passes in (`tick(now)`, `type(..., now)`): the session never reads a clock.
 """
 
 from __future__ import annotations
@@ -11,11 +13,21 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
 
+from .control import (
+    Control,
+    ControlChanged,
+    ControlEvent,
+    ControlOffered,
+    ControlPolicy,
+    ControlRequested,
+    OfferWithdrawn,
+)
 from .errors import DomainError, ErrorCode
 from .ids import InviteId, ParticipantId, QuestionId, SessionId, new_id
 from .invites import Invite, SecretHasher
 from .limits import KeyedBuckets, SessionLimits, TokenBucket
 from .names import clean_name, clean_text, distinct_name
+from .reports import strip_reports
 from .roles import Action, Role, may
 
 __all__ = [
@@ -23,6 +35,9 @@ __all__ = [
     "MAX_ACTIVE_INVITES",
     "ConnectionChanged",
     "ControlChanged",
+    "ControlOffered",
+    "ControlPolicy",
+    "ControlRequested",
     "Denied",
     "Ended",
     "Event",
@@ -30,6 +45,9 @@ __all__ = [
     "InviteRevoked",
     "Joined",
     "Kind",
+    "OfferWithdrawn",
+    "OwnerAway",
+    "OwnerBack",
     "Participant",
     "Question",
     "QuestionAnswered",
@@ -37,6 +55,8 @@ __all__ = [
     "Removed",
     "RoleChanged",
     "Session",
+    "Timers",
+    "Typing",
 ]
 
 MAX_ACTIVE_INVITES: Final = 50
@@ -138,11 +158,6 @@ class ConnectionChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class ControlChanged:
-    participant: ParticipantId | None
-
-
-@dataclass(frozen=True, slots=True)
 class Denied:
     participant: ParticipantId
     action: Action
@@ -178,12 +193,34 @@ class QuestionAnswered:
     by: ParticipantId
 
 
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """`participant` is typing (at most one per participant per `Timers.typing_interval`)."""
+
+    participant: ParticipantId
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerAway:
+    """No owner is connected: the session ends in `grace` seconds unless one returns."""
+
+    grace: float
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerBack:
+    """An owner connected again while others were there to be told they had gone."""
+
+
 Event = (
     Joined
     | RoleChanged
     | Removed
     | ConnectionChanged
-    | ControlChanged
+    | ControlEvent
+    | Typing
+    | OwnerAway
+    | OwnerBack
     | Denied
     | Ended
     | InviteCreated
@@ -191,6 +228,16 @@ Event = (
     | QuestionAsked
     | QuestionAnswered
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Timers:
+    """The session's rules in time (seconds, measured on the clock given to `tick`)."""
+
+    owner_grace: float = 300.0  # a session lives on this long with no owner connected
+    typing_interval: float = 0.5  # at most one Typing event per participant per interval
+    # A flooding viewer must not flood the audit log: one Denied per participant per interval.
+    denial_interval: float = 1.0
 
 
 @dataclass(slots=True)
@@ -201,9 +248,9 @@ class Session:
     only current owners and co-workers are authorized to type; nothing is granted after the
     session ended; every change is recorded as an event.
 
-    Control: the participant "in control" is the owner or co-worker who typed last, as in
-    tmux's `window-size latest`. Only their terminal sets the PTY size and answers terminal
-    queries; it starts with the owner who created the session.
+    Control (see `core/control.py`): only the terminal of the participant in control sets the
+    PTY size and answers terminal queries; it starts with the owner who created the session.
+    Under the default policy it then passes to the owner or co-worker who typed last.
     """
 
     id: SessionId
@@ -213,13 +260,22 @@ class Session:
     participants: dict[ParticipantId, Participant] = field(default_factory=dict)
     invites: dict[InviteId, Invite] = field(default_factory=dict)
     questions: list[Question] = field(default_factory=list)
-    driver: ParticipantId | None = None
     ended: Ended | None = None
+    timers: Timers = field(default_factory=Timers)
     limits: SessionLimits = field(default_factory=SessionLimits)
+    control: Control = field(init=False)
     _banned: set[str] = field(default_factory=set)
     _events: list[Event] = field(default_factory=list)
     _guest_joins: KeyedBuckets | None = None  # per "link address", see SessionLimits
     _asking: dict[ParticipantId, TokenBucket] = field(default_factory=dict)
+    _now: float | None = None  # the last tick; None before the first
+    _owners_away_since: float | None = None
+    _owners_away_told: bool = False
+    _typing_at: dict[ParticipantId, float] = field(default_factory=dict)
+    _denied_at: dict[ParticipantId, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.control = Control(self._events.append)
 
     @classmethod
     def start(
@@ -230,6 +286,8 @@ class Session:
         title: str,
         transport: str,
         now: float,
+        timers: Timers | None = None,
+        control: ControlPolicy = ControlPolicy.TYPING,
         limits: SessionLimits | None = None,
     ) -> Session:
         """A new active session whose creator is its owner and in control."""
@@ -239,10 +297,12 @@ class Session:
             title=" ".join(clean_text(title).split())[:MAX_TITLE_CHARS],
             transport=transport,
             created_at=now,
+            timers=timers or Timers(),
             limits=limits or SessionLimits(),
         )
         owner = session._admit(owner_identity, owner_name, Kind.USER, Role.OWNER, now, None, None)
-        session.driver = owner.id
+        session.control.policy = control
+        session.control.holder = owner.id
         return session
 
     # --- queries -------------------------------------------------------------------------------
@@ -250,6 +310,11 @@ class Session:
     @property
     def active(self) -> bool:
         return self.ended is None
+
+    @property
+    def driver(self) -> ParticipantId | None:
+        """The participant in control, if any."""
+        return self.control.holder
 
     def participant(self, pid: ParticipantId) -> Participant:
         """A current (not removed) participant; NOT_FOUND otherwise."""
@@ -300,7 +365,8 @@ class Session:
 
     def drain_events(self) -> list[Event]:
         """Everything that happened since the last call, oldest first."""
-        events, self._events = self._events, []
+        events = list(self._events)
+        self._events.clear()  # the same list: `control` records into it too
         return events
 
     # --- membership ------------------------------------------------------------------------------
@@ -368,8 +434,8 @@ class Session:
         self._events.append(RoleChanged(p.id, old, role, actor))
         if old is Role.OWNER:
             self._revoke_invites_of(p.id, actor)
-        if role is Role.VIEWER and self.driver == p.id:
-            self._set_driver(None)
+        if not may(role, Action.TYPE):
+            self.control.forget(p.id)
 
     def remove(self, actor: ParticipantId, target: ParticipantId) -> None:
         """Remove someone: their sockets close and their identity cannot rejoin this session.
@@ -397,8 +463,9 @@ class Session:
             self._events.append(InviteRevoked(via.id, actor))
         self._revoke_invites_of(p.id, actor)
         self._asking.pop(p.id, None)
-        if self.driver == p.id:
-            self._set_driver(None)
+        self._typing_at.pop(p.id, None)  # nothing is kept about removed people
+        self._denied_at.pop(p.id, None)
+        self.control.forget(p.id)
 
     def check_connect(self, pid: ParticipantId) -> Participant:
         """Whether `pid` may open one more socket (refuse before a websocket upgrade).
@@ -434,17 +501,108 @@ class Session:
             self._events.append(ConnectionChanged(pid, False))
 
     def owners_connected(self) -> bool:
-        return any(p.connections > 0 for p in self.owners())
+        for p in self.participants.values():  # a plain loop: `tick` runs on every keystroke
+            if p.connections and p.role is Role.OWNER and not p.removed:
+                return True
+        return False
+
+    # --- time ---------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Advance the session's clock to `now` (monotonic seconds) and apply the rules in time.
+
+        Owner-absent policy: while active with no owner connected, the session lives on for
+        `timers.owner_grace` seconds (OwnerAway), then ends; an owner's return cancels that
+        (OwnerBack, if anyone else was there to be told). Call it after every change and
+        periodically; it costs a scan of the participants.
+        """
+        self._now = now
+        if not self.active:
+            return
+        if self.owners_connected():
+            if self._owners_away_since is not None:
+                self._owners_away_since = None
+                if self._owners_away_told:  # not when the owner merely connects the first time
+                    self._events.append(OwnerBack())
+        elif self._owners_away_since is None:
+            self._owners_away_since = now
+            self._owners_away_told = any(p.connections > 0 for p in self.participants.values())
+            self._events.append(OwnerAway(self.timers.owner_grace))
+        elif now - self._owners_away_since >= self.timers.owner_grace:
+            self.end(None, "No owner returned to the session.")
 
     # --- the terminal ----------------------------------------------------------------------------
 
-    def type(self, pid: ParticipantId) -> bool:
-        """Authorize input from `pid`, who thereby takes control. Returns True if control moved."""
+    def type(self, pid: ParticipantId, text: str, now: float) -> str:
+        """Authorize input `text` from `pid` at `now` (the clock of `tick`); returns what to
+        write to the terminal.
+
+        Only the terminal in control answers terminal queries (one answer, not one per browser),
+        so others' automatic replies are dropped: nothing is left to write ("") is not an error.
+        Under the TYPING policy, real keystrokes take control; they are announced as Typing.
+
+        Raises:
+            DomainError: FORBIDDEN for viewers; CONFLICT when the policy keeps control elsewhere.
+        """
+        if not self.in_control(pid):
+            text = strip_reports(text)
+            if not text:
+                return ""
         self.authorize(pid, Action.TYPE)
-        if self.driver == pid:
-            return False
-        self._set_driver(pid)
-        return True
+        if self.control.holder != pid:
+            self.control.typed(pid)
+        typed = strip_reports(text)  # a terminal's automatic replies are not typing
+        last = self._typing_at.get(pid)
+        if typed and (last is None or now - last >= self.timers.typing_interval):
+            self._typing_at[pid] = now
+            self._events.append(Typing(pid))
+        return text
+
+    # --- control changing hands ------------------------------------------------------------------
+
+    def request_control(self, pid: ParticipantId) -> None:
+        """A co-worker or owner asks for control."""
+        self.authorize(pid, Action.TYPE)
+        self.control.request(pid)
+
+    def offer_control(self, actor: ParticipantId, to: ParticipantId) -> None:
+        """The participant in control, or an owner, offers control to a co-worker or owner."""
+        p = self.authorize(actor, Action.TYPE)
+        if p.id != self.driver and p.role is not Role.OWNER:
+            self._denied(p.id, Action.MANAGE)
+            raise DomainError(
+                ErrorCode.FORBIDDEN, "Only the participant in control or an owner can hand over."
+            )
+        target = self.participant(to)
+        if not may(target.role, Action.TYPE):
+            raise DomainError(ErrorCode.CONFLICT, "Make them a co-worker before handing over.")
+        self.control.offer_to(p.id, target.id)
+
+    def accept_control(self, pid: ParticipantId) -> None:
+        """The receiver of an offer takes control."""
+        self.authorize(pid, Action.TYPE)
+        self.control.accept(pid)
+
+    def withdraw_offer(self, actor: ParticipantId) -> None:
+        """Its maker, its receiver or an owner cancels the open offer."""
+        p = self.authorize(actor, Action.TYPE)
+        offer = self.control.offer
+        if offer is None:
+            return
+        if p.id not in (offer.by, offer.to) and p.role is not Role.OWNER:
+            self._denied(p.id, Action.MANAGE)
+            raise DomainError(ErrorCode.FORBIDDEN, _DENIED[Action.MANAGE])
+        self.control.withdraw(p.id)
+
+    def take_control(self, actor: ParticipantId) -> None:
+        """An owner takes control at once, whatever the policy (the owner's override)."""
+        self.authorize(actor, Action.MANAGE)
+        self.control.override(actor)
+
+    def release_control(self, pid: ParticipantId) -> None:
+        """The participant in control gives it up."""
+        self.authorize(pid, Action.TYPE)
+        self.control.release(pid)
 
     def resize(self, pid: ParticipantId, rows: int, cols: int) -> bool:
         """Remember the size `pid`'s terminal asks for; True if it should apply to the PTY now.
@@ -564,7 +722,7 @@ class Session:
             invite.revoked = True
         for p in self.participants.values():
             p.connections = 0
-        self.driver = None
+        self.control.clear()
         self.ended = Ended(reason, actor)
         self._events.append(self.ended)
 
@@ -576,9 +734,17 @@ class Session:
             raise DomainError(ErrorCode.GONE, "This session has ended.")
         p = self.participant(pid)
         if not may(p.role, action):
-            self._events.append(Denied(pid, action))
+            self._denied(pid, action)
             raise DomainError(ErrorCode.FORBIDDEN, _DENIED[action])
         return p
+
+    def _denied(self, pid: ParticipantId, action: Action) -> None:
+        # Throttled on the last tick's clock: a refusal has no `now` of its own.
+        now, last = self._now, self._denied_at.get(pid)
+        if now is None or last is None or now - last >= self.timers.denial_interval:
+            if now is not None:
+                self._denied_at[pid] = now
+            self._events.append(Denied(pid, action))
 
     def _admit(
         self,
@@ -618,7 +784,3 @@ class Session:
             if invite.created_by == pid and not invite.revoked:
                 invite.revoked = True
                 self._events.append(InviteRevoked(invite.id, actor))
-
-    def _set_driver(self, pid: ParticipantId | None) -> None:
-        self.driver = pid
-        self._events.append(ControlChanged(pid))

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from ..recording.recorder import Recorder
+from typing import Protocol
 
 __all__ = ["Transport", "TransportClosed", "TransportError", "TransportSink"]
 
@@ -60,11 +57,6 @@ class Transport(abc.ABC):
     def backlog(self) -> str:
         """Output the terminal produced before `start` (e.g. an adopted terminal's history)."""
         return ""
-
-    def own_recordings(self) -> tuple[Recorder, ...]:
-        """Recordings the terminal had before it was shared (a JupyterLab terminal's own): a
-        pause of the session's recording pauses them too."""
-        return ()
 
     @abc.abstractmethod
     async def close(self) -> None:

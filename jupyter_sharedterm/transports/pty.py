@@ -15,7 +15,6 @@ from terminado.management import NamedTermManager, PtyWithClients
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketHandler
 
-from ..recording.recorder import Recorder
 from .base import Transport, TransportClosed, TransportError, TransportSink
 
 __all__ = ["PtyTransport", "ShellPty", "adopt_terminal", "describe_exit", "spawn_shell"]
@@ -70,8 +69,8 @@ def adopt_terminal(manager: NamedTermManager, name: str) -> PtyWithClients:
 
     Afterwards `/terminals/websocket/NAME` and `/api/terminals/NAME` answer 404, and its
     existing stock websockets are closed: the PTY is reachable only through the session.
-    Clients that are not websockets (the terminal's own recording) stay attached, and the
-    transport keeps feeding them.
+    Clients that are not websockets stay on the terminal's list but are no longer fed: the
+    session takes the terminal's own recording from it as a tap (`TerminalRecording.take_from`).
     """
     terminal: PtyWithClients | None = manager.terminals.get(name)
     if terminal is None:
@@ -116,12 +115,6 @@ class PtyTransport(Transport):
     def backlog(self) -> str:
         return "".join(getattr(self._terminal, "read_buffer", ()))
 
-    def own_recordings(self) -> tuple[Recorder, ...]:
-        # terminals.TerminalRecording rides along as one of terminado's clients (it imports this
-        # module, so it is recognised by what it carries rather than by its class).
-        found = (getattr(c, "recorder", None) for c in self._terminal.clients)
-        return tuple(r for r in found if isinstance(r, Recorder))
-
     async def start(self, sink: TransportSink) -> None:
         self._sink = sink
         self._loop = asyncio.get_running_loop()
@@ -145,11 +138,8 @@ class PtyTransport(Transport):
             chunks.append(data)
             size += len(data)
         text = self._decoder.decode(b"".join(chunks), final=eof)
-        if text:
-            for observer in self._terminal.clients:  # e.g. the terminal's own recording
-                observer.on_pty_read(text)
-            if self._sink is not None:
-                self._sink.on_output(text)
+        if text and self._sink is not None:
+            self._sink.on_output(text)
         if eof and self._loop is not None:
             self._loop.remove_reader(self._fd)
             self._reaping = asyncio.ensure_future(self._reap())
@@ -218,14 +208,6 @@ class PtyTransport(Transport):
                 self._loop.remove_writer(self._fd)
                 self._writing = False
         self._pending.clear()
-        for observer in self._terminal.clients:
-            # The terminal's own recording is told why (TerminalRecording.terminal_ended);
-            # terminado's clients only that it died.
-            ended = getattr(observer, "terminal_ended", None)
-            if callable(ended):
-                ended(reason)
-            else:
-                observer.on_pty_died()
         self._terminal.clients.clear()
         if self._sink is not None:
             self._sink.on_exit(reason)

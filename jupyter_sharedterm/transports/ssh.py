@@ -19,6 +19,7 @@ from typing import Literal, TypeVar, cast
 import asyncssh
 
 from .base import Transport, TransportClosed, TransportError, TransportSink
+from .ssh_settings import AUTH_METHODS, AuthMethod, device_problem, normalize
 
 __all__ = [
     "AuthMethod",
@@ -43,8 +44,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-AuthMethod = Literal["publickey", "keyboard-interactive", "password"]
-AUTH_METHODS: tuple[AuthMethod, ...] = ("publickey", "keyboard-interactive", "password")
 
 TERM_TYPE = "xterm-256color"
 INPUT_QUEUE_BYTES = (
@@ -151,27 +150,17 @@ class SshTarget:
         where = f"device {self.name!r}"
         if not self.name or not self.name.strip():
             raise SshConfigError("a device needs a non-empty name")
+        # Types and ranges are the schema's (`ssh_settings.DEVICE_SCHEMA`), checked here too for
+        # targets built in code (ad-hoc ones); what follows is what a schema cannot say.
+        problem = device_problem(self._entry())
+        if problem is not None:
+            raise SshConfigError(f"{where}: {problem}")
         _check_token(where, "host", self.host)
         _check_token(where, "username", self.username)
-        if (
-            isinstance(self.port, bool)
-            or not isinstance(self.port, int)
-            or not 1 <= self.port <= 65535
-        ):
-            raise SshConfigError(
-                f"{where}: 'port' must be an integer from 1 to 65535, got {self.port!r}"
-            )
         if not self.auth:
             has_keys = bool(self.key_files) or self.use_agent
             default = AUTH_METHODS if has_keys else AUTH_METHODS[1:]
             object.__setattr__(self, "auth", default)  # frozen: fill the default once, here
-        for method in self.auth:
-            if method not in AUTH_METHODS:
-                raise SshConfigError(
-                    f"{where}: unknown auth method {method!r}; use some of {list(AUTH_METHODS)}"
-                )
-        if len(set(self.auth)) != len(self.auth):
-            raise SshConfigError(f"{where}: 'auth' lists a method twice: {list(self.auth)}")
         if "publickey" in self.auth and not self.key_files and not self.use_agent:
             raise SshConfigError(
                 f"{where}: 'auth' allows publickey but no 'key_files' are set and 'use_agent' "
@@ -181,19 +170,6 @@ class SshTarget:
         for path in (self.known_hosts, *self.key_files):
             if not path.is_absolute():
                 raise SshConfigError(f"{where}: paths must be absolute, got {str(path)!r}")
-        for name, value in (
-            ("connect_timeout", self.connect_timeout),
-            ("keepalive_interval", self.keepalive_interval),
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise SshConfigError(
-                    f"{where}: {name!r} must be a number of seconds above 0, got {value!r}"
-                )
-        count = self.keepalive_count_max
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise SshConfigError(
-                f"{where}: 'keepalive_count_max' must be an integer of at least 1, got {count!r}"
-            )
         if isinstance(self.jump, SshTarget):
             chain: SshTarget | str | None = self.jump
             depth = 0
@@ -204,6 +180,25 @@ class SshTarget:
                         f"{where}: more than {MAX_JUMP_DEPTH} jump hosts in a chain"
                     )
                 chain = chain.jump
+
+    def _entry(self) -> dict[str, object]:
+        """This target as a settings entry, for the schema (a resolved jump as its name)."""
+        entry: dict[str, object] = {
+            "host": self.host,
+            "username": self.username,
+            "port": self.port,
+            "key_files": [str(p) for p in self.key_files],
+            "use_agent": self.use_agent,
+            "known_hosts": str(self.known_hosts),
+            "connect_timeout": self.connect_timeout,
+            "keepalive_interval": self.keepalive_interval,
+            "keepalive_count_max": self.keepalive_count_max,
+        }
+        if self.auth:
+            entry["auth"] = list(self.auth)
+        if not isinstance(self.jump, SshTarget):
+            entry["jump"] = self.jump
+        return entry
 
     @classmethod
     def from_config(
@@ -223,20 +218,13 @@ class SshTarget:
             SshConfigError: the entry is invalid; the message says what to change.
         """
         where = f"device {name!r}"
-        if not isinstance(config, Mapping):
-            raise SshConfigError(
-                f"{where}: expected a mapping of settings, got {type(config).__name__}"
-            )
-        unknown = sorted(set(config) - _CONFIG_KEYS)
-        if unknown:
-            raise SshConfigError(
-                f"{where}: unknown setting(s) {unknown}; known settings are {sorted(_CONFIG_KEYS)}"
-            )
-        for required in ("host", "username"):
-            if required not in config:
-                raise SshConfigError(f"{where}: the {required!r} setting is required")
+        entry = normalize(config) if isinstance(config, Mapping) else config
+        problem = device_problem(entry)
+        if problem is not None:
+            raise SshConfigError(f"{where}: {problem}")
+        assert isinstance(entry, dict)  # the schema says so
 
-        known_hosts_value = config.get("known_hosts")
+        known_hosts_value = entry.get("known_hosts")
         if known_hosts_value is None:
             if default_known_hosts is None:
                 raise SshConfigError(
@@ -245,91 +233,37 @@ class SshTarget:
             known_hosts = default_known_hosts
         else:
             known_hosts = _path(where, "known_hosts", known_hosts_value)
-
-        key_files_value = config.get("key_files", [])
-        if isinstance(key_files_value, (str, os.PathLike)):
-            key_files_value = [key_files_value]
-        if not isinstance(key_files_value, Sequence):
-            raise SshConfigError(f"{where}: 'key_files' must be a list of paths")
-        key_files = tuple(_path(where, "key_files", item) for item in key_files_value)
-
-        auth_value = config.get("auth", [])
-        if "auth" in config and not auth_value:
-            raise SshConfigError(
-                f"{where}: 'auth' lists no method; use some of {list(AUTH_METHODS)}"
-            )
-        if isinstance(auth_value, str):
-            auth_value = [auth_value]
-        if not isinstance(auth_value, Sequence) or not all(isinstance(m, str) for m in auth_value):
-            raise SshConfigError(
-                f"{where}: 'auth' must be a list of method names from {list(AUTH_METHODS)}"
-            )
-        for method in auth_value:
-            if method not in AUTH_METHODS:
-                raise SshConfigError(
-                    f"{where}: unknown auth method {method!r}; use some of {list(AUTH_METHODS)}"
-                )
-        auth = tuple(cast(AuthMethod, m) for m in auth_value)
-
-        jump_value = config.get("jump")
+        key_files = tuple(
+            _path(where, "key_files", p) for p in cast(list[str], entry.get("key_files", []))
+        )
+        jump_value = entry.get("jump")
         jump: SshTarget | str | None
-        if jump_value is None or isinstance(jump_value, str):
-            jump = jump_value or None
-        elif isinstance(jump_value, Mapping):
+        if isinstance(jump_value, Mapping):
             jump = cls.from_config(
                 f"{name}/jump",
                 cast(Mapping[str, object], jump_value),
                 default_known_hosts=known_hosts,
             )
         else:
-            raise SshConfigError(f"{where}: 'jump' must be a device name or a device entry")
-
-        use_agent = config.get("use_agent", False)
-        if not isinstance(use_agent, bool):
-            raise SshConfigError(f"{where}: 'use_agent' must be true or false, got {use_agent!r}")
-
-        host = config["host"]
-        username = config["username"]
-        if not isinstance(host, str):
-            raise SshConfigError(f"{where}: 'host' must be a string, got {host!r}")
-        if not isinstance(username, str):
-            raise SshConfigError(f"{where}: 'username' must be a string, got {username!r}")
-
+            jump = cast(str | None, jump_value) or None
         return cls(
             name=name,
-            host=host,
-            username=username,
+            host=cast(str, entry["host"]),
+            username=cast(str, entry["username"]),
             known_hosts=known_hosts,
-            port=cast(int, config.get("port", 22)),
-            auth=auth,
+            port=cast(int, entry.get("port", 22)),
+            auth=tuple(cast(list[AuthMethod], entry.get("auth", []))),
             key_files=key_files,
-            use_agent=use_agent,
+            use_agent=cast(bool, entry.get("use_agent", False)),
             jump=jump,
-            connect_timeout=cast(float, config.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)),
+            connect_timeout=cast(float, entry.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)),
             keepalive_interval=cast(
-                float, config.get("keepalive_interval", DEFAULT_KEEPALIVE_INTERVAL_S)
+                float, entry.get("keepalive_interval", DEFAULT_KEEPALIVE_INTERVAL_S)
             ),
             keepalive_count_max=cast(
-                int, config.get("keepalive_count_max", DEFAULT_KEEPALIVE_COUNT_MAX)
+                int, entry.get("keepalive_count_max", DEFAULT_KEEPALIVE_COUNT_MAX)
             ),
         )
-
-
-_CONFIG_KEYS = frozenset(
-    {
-        "host",
-        "port",
-        "username",
-        "auth",
-        "key_files",
-        "use_agent",
-        "known_hosts",
-        "jump",
-        "connect_timeout",
-        "keepalive_interval",
-        "keepalive_count_max",
-    }
-)
 
 
 def load_targets(

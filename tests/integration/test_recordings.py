@@ -210,11 +210,14 @@ async def test_a_lab_terminal_has_its_own_recording_which_goes_on_when_shared(
     assert validate(cast) == []
     assert "own-2" in cast.output() and "shared-3" in cast.output()  # before and after sharing
     assert "Alice shared this terminal" in markers(cast)
+    # The session's own markers (who joined, who is in control) stay in the session's recording.
+    assert not any("joined" in m or "in control" in m for m in markers(cast))
     shared = read_cast(await download(jp_fetch, "alice", model["recording"]["id"]))
     output = shared.output()
     # The session's recording starts from the screen as it was when it was shared, not blank.
     assert "own-2" in output and output.index("own-2") < output.index("shared-3")
     assert shared.events[1].time == 0.0 and "own-2" in shared.events[1].data
+    assert any("joined" in m for m in markers(shared))
 
 
 async def _finished(api: Api, rid: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from sshd_helpers import (
     DEADLINE,
     KBDINT_QUESTIONS,
@@ -45,6 +46,7 @@ from jupyter_sharedterm.transports.ssh import (
     UnknownHostKey,
     load_targets,
 )
+from jupyter_sharedterm.transports.ssh_settings import DEVICE_SCHEMA
 
 PASSWORD = "Hunter2-canary-7f3a"  # distinctive, so a leak anywhere is found by substring
 USER = "alice"
@@ -719,12 +721,24 @@ def test_config_builds_a_validated_target(tmp_path: Path) -> None:
         ({"host": "h", "username": "u", "use_agent": "yes"}, "true or false"),
         ({"host": "h", "username": "u", "connect_timeout": 0}, "above 0"),
         ({"host": "h", "username": "u", "jump": 5}, "device name or a device entry"),
+        ({"host": "h", "username": "u", "auth": ["password", "password"]}, "a method twice"),
+        ({"host": "h", "username": "u", "keepalive_count_max": 0}, "at least 1, got 0"),
+        ({"host": "h", "username": "u", "known_hosts": 5}, "'known_hosts' must be a path"),
+        ({"host": 5, "username": "u"}, "'host' must be a string, got 5"),
+        ({"host": "h", "username": "u", "jump": {"host": "b"}}, "'username' setting is required"),
+        ("h:22", "expected a mapping of settings"),
     ],
 )
 def test_bad_config_says_what_to_fix(tmp_path: Path, entry: dict[str, Any], message: str) -> None:
     with pytest.raises(SshConfigError, match=message) as err:
         SshTarget.from_config("sw9", entry, default_known_hosts=tmp_path / "kh")
     assert isinstance(err.value, ValueError) and "sw9" in str(err.value)
+
+
+def test_one_schema_checks_configured_and_adhoc_targets_alike(tmp_path: Path) -> None:
+    Draft202012Validator.check_schema(DEVICE_SCHEMA)
+    with pytest.raises(SshConfigError, match="'port' must be an integer from 1 to 65535"):
+        SshTarget(name="adhoc", host="h", username="u", known_hosts=tmp_path / "kh", port=0)
 
 
 def test_known_hosts_must_be_configured_somewhere() -> None:

@@ -42,7 +42,7 @@ def test_each_moment_is_one_marker_in_people_words() -> None:
     s.connect(ann)
     s.connect(ben)
     s.connect(ben)  # a second tab is no second arrival
-    s.type(ben)
+    s.type(ben, "x", 0.0)
     s.set_role(ann, ben, Role.OWNER)
     s.set_role(ben, ben, Role.VIEWER)
     s.disconnect(ben)
@@ -60,6 +60,42 @@ def test_each_moment_is_one_marker_in_people_words() -> None:
         "Ben came back",
         "Ann made Ben a co-worker",
         "Ann removed Ben",
+    ]
+
+
+def test_control_changing_hands_is_marked_step_by_step() -> None:
+    markers = MarkerLabels()
+    s = Session.start(
+        owner_identity="user:ann", owner_name="Ann", title="t", transport="local", now=0
+    )
+    ann = s.owners()[0].id
+    invite, secret = s.create_invite(
+        ann, role=Role.COWORKER, expires_in=60, max_uses=None, now=0, hasher=HASHER
+    )
+    ben = s.redeem(
+        invite.id, secret, identity="user:ben", name="Ben", kind=Kind.USER, now=0, hasher=HASHER
+    ).id
+    s.drain_events()
+    s.request_control(ben)
+    s.offer_control(ann, ben)
+    s.withdraw_offer(ben)
+    s.offer_control(ann, ben)
+    s.accept_control(ben)
+    s.offer_control(ben, ann)
+    s.withdraw_offer(ben)
+    s.offer_control(ben, ann)
+    s.take_control(ann)
+    assert _labels(s, markers) == [
+        "Ben asked for control",
+        "Ann offered control to Ben",
+        "Ben declined control",
+        "Ann offered control to Ben",
+        "Ben is in control",
+        "Ben offered control to Ann",
+        "Ben withdrew the offer of control to Ann",
+        "Ben offered control to Ann",
+        "the offer of control to Ann lapsed",
+        "Ann is in control",
     ]
 
 

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from ptyprocess import PtyProcess
 from pyte.screens import Char
 
-from jupyter_sharedterm.core.screen import ScreenMirror, TerminalScreen
+from jupyter_sharedterm.screen import ScreenMirror, TerminalScreen
 
 ROWS, COLS = 24, 80
 SGR = re.compile(r"\x1b\[[0-9;:]*m")

@@ -3,6 +3,9 @@
 The machine keeps its own simple model of who holds which role and checks every outcome of
 the core against it: one owner at every instant while active; input authorized only for
 current owners and co-workers; no grant outlives the session; every change recorded as an event.
+Control changing hands (typing, request/offer/accept, the owner's override) and the rules in
+time (`tick`: an absent owner, the typing and denial throttles) are checked the same way, under
+both control policies.
 """
 
 from __future__ import annotations
@@ -20,21 +23,31 @@ from jupyter_sharedterm.core.roles import Role
 from jupyter_sharedterm.core.session import (
     ConnectionChanged,
     ControlChanged,
+    ControlOffered,
+    ControlPolicy,
+    ControlRequested,
     Denied,
     Ended,
     InviteCreated,
     InviteRevoked,
     Joined,
     Kind,
+    OfferWithdrawn,
+    OwnerAway,
+    OwnerBack,
     QuestionAnswered,
     QuestionAsked,
     Removed,
     RoleChanged,
     Session,
+    Timers,
+    Typing,
 )
 
 PEOPLE = [f"user:{n}" for n in ("bob", "carol", "dave", "erin")] + ["guest:g1", "guest:g2"]
 HASHER = SecretHasher(b"k" * 32)
+TIMERS = Timers(owner_grace=60.0, typing_interval=0.5, denial_interval=1.0)
+WRITERS = (Role.OWNER, Role.COWORKER)
 # Small bounds, so that a few steps reach every one of them.
 LIMITS = SessionLimits(
     max_participants=4,
@@ -50,6 +63,7 @@ LIMITS = SessionLimits(
 
 class SessionMachine(RuleBasedStateMachine):
     invites = Bundle("invites")
+    policy = ControlPolicy.TYPING
 
     def __init__(self) -> None:
         super().__init__()
@@ -60,6 +74,8 @@ class SessionMachine(RuleBasedStateMachine):
             title="t",
             transport="memory",
             now=self.now,
+            timers=TIMERS,
+            control=self.policy,
             limits=LIMITS,
         )
         owner = self.session.find("user:alice")
@@ -69,6 +85,11 @@ class SessionMachine(RuleBasedStateMachine):
         self.connections: dict[str, int] = {owner.id: 0}
         self.active = True
         self.grants_after_end = 0
+        self.ticked: float | None = None  # the model of time: the last tick
+        self.away_since: float | None = None
+        self.away_told = False
+        self.typed_at: dict[str, float] = {}
+        self.denied_at: dict[str, float] = {}
         self.guest_admitted_at: dict[str, float] = {}  # per link: the last new guest it let in
         self.session.drain_events()
 
@@ -89,6 +110,17 @@ class SessionMachine(RuleBasedStateMachine):
             raise AssertionError("expected a refusal")
         for event in self.events():  # a refusal changes nothing; it may only record the denial
             assert isinstance(event, Denied), event
+            # ...and at most one per participant per denial interval (the audit log's flood cap)
+            last = self.denied_at.get(event.participant)
+            if self.ticked is not None:
+                assert last is None or self.ticked - last >= TIMERS.denial_interval
+                self.denied_at[event.participant] = self.ticked
+
+    def pick(self, index: int) -> Any:
+        return self.pids()[index % len(self.pids())]
+
+    def writer(self, pid: Any) -> bool:
+        return self.active and self.roles[pid] in WRITERS
 
     # --- rules -------------------------------------------------------------------------------
 
@@ -195,6 +227,7 @@ class SessionMachine(RuleBasedStateMachine):
             self.expect_refusal(call, ErrorCode.CONFLICT)
             return
         driver = self.session.driver
+        offer = self.session.control.offer
         links = self.links_of(t) if old is Role.OWNER and role is not Role.OWNER else []
         call()
         self.roles[t] = role
@@ -203,9 +236,13 @@ class SessionMachine(RuleBasedStateMachine):
             assert events == []
         else:
             assert events[0] == RoleChanged(t, old, role, a)
-            # An owner who is no longer one takes their links along.
+            demoted = role is Role.VIEWER
+            withdrawn = demoted and offer is not None and t in (offer.by, offer.to)
+            # An owner who is no longer one takes their links along; one who may no longer
+            # type holds and is offered nothing.
             assert events[1:] == [InviteRevoked(i, a) for i in links] + (
-                [ControlChanged(None)] if role is Role.VIEWER and driver == t else []
+                ([OfferWithdrawn(None, offer.to)] if withdrawn and offer else [])
+                + ([ControlChanged(None)] if demoted and driver == t else [])
             )
 
     @rule(actor=st.integers(0, 9), subject=st.integers(0, 9))
@@ -247,18 +284,128 @@ class SessionMachine(RuleBasedStateMachine):
             expected = [ConnectionChanged(pid, False)] if self.active and was == 1 else []  # type: ignore[arg-type]
         assert self.events() == expected
 
-    @rule(who=st.integers(0, 9))
-    def stdin(self, who: int) -> None:
-        pid = self.pids()[who % len(self.pids())]
-        call = lambda: self.session.type(pid)  # type: ignore[arg-type]
-        if self.active and self.roles[pid] in (Role.OWNER, Role.COWORKER):
-            before = self.session.driver
-            moved = call()
-            assert moved == (before != pid)
-            assert self.session.driver == pid
-            assert self.events() == ([ControlChanged(pid)] if moved else [])  # type: ignore[arg-type]
-        else:
+    @rule(who=st.integers(0, 9), reply=st.booleans())
+    def stdin(self, who: int, reply: bool) -> None:
+        pid = self.pick(who)
+        before = self.session.driver
+        # A terminal's automatic reply (a cursor position report) or a keystroke.
+        text = "\x1b[3;4R" if reply else "x"
+        call = lambda: self.session.type(pid, text, self.now)
+        if reply and before != pid:
+            assert call() == ""  # only the terminal in control answers; others' are dropped
+            assert self.events() == []
+            return
+        if not self.writer(pid):
             self.expect_refusal(call)
+            return
+        if self.policy is ControlPolicy.EXPLICIT and before not in (None, pid):
+            self.expect_refusal(call, ErrorCode.CONFLICT)
+            return
+        offer = self.session.control.offer
+        assert call() == text
+        assert self.session.driver == pid
+        expected: list[Any] = []
+        if before != pid:  # control moved; an offer to them is moot
+            moot = offer is not None and offer.to == pid
+            expected = [OfferWithdrawn(None, pid)] if moot else []
+            expected.append(ControlChanged(pid))
+        last = self.typed_at.get(pid)
+        if not reply and (last is None or self.now - last >= TIMERS.typing_interval):
+            expected.append(Typing(pid))
+            self.typed_at[pid] = self.now
+        assert self.events() == expected
+
+    @rule(who=st.integers(0, 9))
+    def request_control(self, who: int) -> None:
+        pid = self.pick(who)
+        call = lambda: self.session.request_control(pid)
+        if not self.writer(pid):
+            self.expect_refusal(call)
+            return
+        already = pid in self.session.control.requests or pid == self.session.driver
+        call()
+        assert self.events() == ([] if already else [ControlRequested(pid)])
+
+    @rule(actor=st.integers(0, 9), to=st.integers(0, 9))
+    def offer_control(self, actor: int, to: int) -> None:
+        a, t = self.pick(actor), self.pick(to)
+        call = lambda: self.session.offer_control(a, t)
+        may_offer = self.writer(a) and (a == self.session.driver or self.roles[a] is Role.OWNER)
+        if not may_offer:
+            self.expect_refusal(call, None if self.active else ErrorCode.GONE)
+            return
+        if self.roles[t] not in WRITERS or t in (a, self.session.driver):
+            self.expect_refusal(call, ErrorCode.CONFLICT)
+            return
+        open_offer = self.session.control.offer
+        call()
+        withdrawn = [OfferWithdrawn(a, open_offer.to)] if open_offer else []
+        assert self.events() == [*withdrawn, ControlOffered(a, t)]
+
+    @rule(who=st.integers(0, 9))
+    def accept_control(self, who: int) -> None:
+        pid = self.pick(who)
+        call = lambda: self.session.accept_control(pid)
+        offer = self.session.control.offer
+        if not self.writer(pid):
+            self.expect_refusal(call)
+            return
+        if offer is None or offer.to != pid:
+            self.expect_refusal(call, ErrorCode.CONFLICT)
+            return
+        call()
+        assert self.session.driver == pid and self.session.control.offer is None
+        assert self.events() == [ControlChanged(pid)]
+
+    @rule(who=st.integers(0, 9))
+    def withdraw_offer(self, who: int) -> None:
+        pid = self.pick(who)
+        call = lambda: self.session.withdraw_offer(pid)
+        offer = self.session.control.offer
+        if not self.writer(pid):
+            self.expect_refusal(call)
+            return
+        if offer is None:
+            call()
+            assert self.events() == []
+            return
+        if pid not in (offer.by, offer.to) and self.roles[pid] is not Role.OWNER:
+            self.expect_refusal(call, ErrorCode.FORBIDDEN)
+            return
+        call()
+        assert self.session.control.offer is None
+        assert self.events() == [OfferWithdrawn(pid, offer.to)]
+
+    @rule(who=st.integers(0, 9))
+    def take_control(self, who: int) -> None:
+        """The owner's override: control at once, whatever the policy and any open offer."""
+        pid = self.pick(who)
+        call = lambda: self.session.take_control(pid)
+        if not (self.active and self.roles[pid] is Role.OWNER):
+            self.expect_refusal(call)
+            return
+        before, offer = self.session.driver, self.session.control.offer
+        call()
+        assert self.session.driver == pid and self.session.control.offer is None
+        expected: list[Any] = []
+        if offer is not None:  # withdrawn by the owner, or moot if it was to them
+            expected.append(OfferWithdrawn(None if offer.to == pid else pid, offer.to))
+        assert self.events() == expected + ([ControlChanged(pid)] if before != pid else [])
+
+    @rule(who=st.integers(0, 9))
+    def release_control(self, who: int) -> None:
+        pid = self.pick(who)
+        call = lambda: self.session.release_control(pid)
+        if not self.writer(pid):
+            self.expect_refusal(call)
+            return
+        before = self.session.driver
+        call()
+        if before == pid:
+            assert self.session.driver is None
+            assert self.events() == [ControlChanged(None)]
+        else:
+            assert self.session.driver == before and self.events() == []
 
     @rule(who=st.integers(0, 9), rows=st.integers(1, 500), cols=st.integers(1, 1000))
     def resize(self, who: int, rows: int, cols: int) -> None:
@@ -328,7 +475,27 @@ class SessionMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from([1.0, 30.0, 61.0]))
     def wait(self, seconds: float) -> None:
+        """Time passes; the session is told (`tick`) and applies the owner-absent rule."""
         self.now += seconds
+        self.ticked = self.now
+        self.session.tick(self.now)
+        expected: list[Any] = []
+        owners_on = any(self.connections[p] for p, r in self.roles.items() if r is Role.OWNER)
+        if not self.active:
+            pass
+        elif owners_on:
+            if self.away_since is not None:
+                self.away_since = None
+                expected = [OwnerBack()] if self.away_told else []
+        elif self.away_since is None:
+            self.away_since = self.now
+            self.away_told = any(self.connections.values())
+            expected = [OwnerAway(TIMERS.owner_grace)]
+        elif self.now - self.away_since >= TIMERS.owner_grace:
+            expected = [Ended("No owner returned to the session.", None)]
+            self.active = False
+            self.connections = dict.fromkeys(self.connections, 0)
+        assert self.events() == expected
 
     def links_of(self, pid: str) -> list[str]:
         return [
@@ -374,12 +541,33 @@ class SessionMachine(RuleBasedStateMachine):
             assert self.roles[driver] in (Role.OWNER, Role.COWORKER)
 
     @invariant()
+    def control_is_consistent(self) -> None:
+        """An open offer and every request name current writers; the holder asks for nothing."""
+        control = self.session.control
+        offer = control.offer
+        if offer is not None:
+            assert self.roles[offer.by] in WRITERS and self.roles[offer.to] in WRITERS
+            assert offer.to != control.holder
+        assert all(self.roles[p] in WRITERS for p in control.requests)
+        assert control.holder not in control.requests
+        assert len(set(control.requests)) == len(control.requests)
+
+    @invariant()
     def no_grant_outlives_the_session(self) -> None:
         if not self.session.active:
             assert not any(i.usable(self.now) for i in self.session.invites.values())
             assert all(p.connections == 0 for p in self.session.participants.values())
             assert self.session.driver is None
+            assert self.session.control.offer is None and not self.session.control.requests
+
+
+class ExplicitControlMachine(SessionMachine):
+    """The same rules with control moving only by offer/accept or override, never by typing."""
+
+    policy = ControlPolicy.EXPLICIT
 
 
 TestSessionMachine = SessionMachine.TestCase
 TestSessionMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+TestExplicitControlMachine = ExplicitControlMachine.TestCase
+TestExplicitControlMachine.settings = TestSessionMachine.settings

@@ -1,0 +1,1 @@
+"""The parts of a live session that `live.LiveSession` coordinates: taps, reactions, output."""
