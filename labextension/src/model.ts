@@ -58,7 +58,6 @@ export class SharedSession implements ISharedSession {
     connection.stateChanged.connect((_, state) =>
       this._apply({ kind: 'connection', connection: state })
     );
-    connection.roleChanged.connect((_, role) => this._roleChanged.emit(role));
     if (options.model) {
       this._apply({ kind: 'model', model: options.model });
     }
@@ -83,7 +82,7 @@ export class SharedSession implements ISharedSession {
     return this._typingChanged;
   }
 
-  /** Your role changed while connected (after the first setup). */
+  /** Your role changed after the first setup (a role frame, or a reconnect); `state` has it. */
   get roleChanged(): ISignal<this, Role> {
     return this._roleChanged;
   }
@@ -201,8 +200,13 @@ export class SharedSession implements ISharedSession {
     if (next === this._state) {
       return;
     }
+    const before = this._state;
     this._state = next;
     this._stateChanged.emit(next);
+    // After the state, so that a listener reading it sees the new role.
+    if (before.live && next.role !== null && next.role !== before.role) {
+      this._roleChanged.emit(next.role);
+    }
   }
 
   private _onCtl(ctl: ServerCtl): void {

@@ -406,6 +406,11 @@ export namespace ClientFrame {
   export function answerQuestion(id: string): string {
     return JSON.stringify(['ctl', { type: 'answer_question', id }]);
   }
+
+  /** Owners: pause or resume the recording (the same as `PUT .../recording`). */
+  export function setRecording(paused: boolean): string {
+    return JSON.stringify(['ctl', { type: 'recording', paused }]);
+  }
 }
 
 /** The longest question the server accepts. */

@@ -22,7 +22,7 @@ import { Widget } from '@lumino/widgets';
 
 import { IConnectionState, SharedTerminalConnection } from './connection';
 import { recordingText, roleLabel, SharedSession, typingText } from './model';
-import { IRecordingState, mayType, ServerCtl } from './protocol';
+import { IRecordingState, mayType, Role, ServerCtl } from './protocol';
 
 const PANEL_CLASS = 'jp-SharedTerm-terminalPanel';
 
@@ -184,8 +184,7 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
     this._updateRole();
   }
 
-  private _onRoleChanged(): void {
-    const role = this.session.state.role;
+  private _onRoleChanged(_: SharedSession, role: Role): void {
     const message = this._trans.__(
       'You are now a %1 in "%2".',
       roleLabel(role),
