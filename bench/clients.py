@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+import msgspec
 from websockets.asyncio.client import ClientConnection, connect
+
+from jupyter_sharedterm.protocol import ClientMessage, SetSize, StdoutFrame, encode_client
 
 __all__ = [
     "COLS",
@@ -38,6 +41,11 @@ ROWS, COLS = 24, 80
 KEY_BASE = 0x4E00  # key i is U+4E00+i: one keystroke, one unique character, never in the load
 _CJK = re.compile("[\u4e00-\u9fff]")
 _STDOUT_PREFIX = '["stdout",'
+# The readers measure three servers (terminado, the ceiling, sharedterm), so they decode
+# stdout with the protocol's frame type (the same on all three, and cheaper than json.loads)
+# and everything else as plain JSON: terminado's and the ceiling's setup are not ours.
+_decode_stdout = msgspec.json.Decoder(StdoutFrame).decode
+_decode_any = msgspec.json.Decoder().decode
 _CONNECT_TIMEOUT = 30.0
 
 
@@ -113,9 +121,9 @@ class Peer:
                 if isinstance(msg, bytes):
                     msg = msg.decode()
                 if msg.startswith(_STDOUT_PREFIX):
-                    self._stdout(json.loads(msg)[1], now)
+                    self._stdout(_decode_stdout(msg).text, now)
                 else:
-                    self._other(json.loads(msg), now)
+                    self._other(_decode_any(msg), now)
         except Exception:
             pass
         finally:
@@ -163,6 +171,10 @@ class Peer:
     async def send(self, *frame: Any) -> None:
         await self.ws.send(json.dumps(list(frame)))
 
+    async def send_message(self, message: ClientMessage) -> None:
+        """A typed client message, encoded by the protocol package (sent as a text frame)."""
+        await self.ws.send(encode_client(message).decode())
+
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.ws.close(), 3)
@@ -173,7 +185,7 @@ async def open_peer(ep: Endpoint) -> Peer:
     """Connect, wait for the setup frame, then send set_size as xterm.js does."""
     peer = Peer(await _connect(ep), ep.role)
     await asyncio.wait_for(peer.setup, _CONNECT_TIMEOUT)
-    await peer.send("set_size", ROWS, COLS, 600, 800)
+    await peer.send_message(SetSize(ROWS, COLS))
     return peer
 
 
@@ -368,7 +380,7 @@ class StalledReader:
             head += chunk
         if not head.startswith(b"HTTP/1.1 101"):
             raise ConnectionError(head.split(b"\r\n", 1)[0].decode(errors="replace"))
-        sock.sendall(_masked_text_frame(json.dumps(["set_size", ROWS, COLS, 600, 800])))
+        sock.sendall(_masked_text_frame(encode_client(SetSize(ROWS, COLS)).decode()))
         self.sock = sock
 
     def close(self) -> None:

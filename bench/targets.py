@@ -14,10 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
+
+from jupyter_sharedterm.client import AsyncClient
+from jupyter_sharedterm.protocol import SessionModel
 
 from .clients import Endpoint
 from .servers import Server, http
@@ -110,47 +114,48 @@ class Target:
         return self._prepare_shared(n, viewers, typist, stalled, late)
 
     def _prepare_shared(self, n: int, viewers: int, typist: bool, stalled: bool, late: bool) -> Run:
+        # On this executor thread, with a loop of its own: the public client is async.
+        return asyncio.run(self._prepare_shared_async(n, viewers, typist, stalled, late))
+
+    async def _prepare_shared_async(
+        self, n: int, viewers: int, typist: bool, stalled: bool, late: bool
+    ) -> Run:
+        """Through the public Python client, as any script would (docs/protocol.md)."""
         srv = self.server
         assert srv is not None
-        api = f"{srv.base}api/sharedterm"
+
+        def client(user: str) -> AsyncClient:
+            return AsyncClient(srv.base, token=srv.token, headers={"X-Bench-User": user})
+
         owner = f"owner{n}"
-        status, session = http("POST", f"{api}/sessions", srv.auth(owner), {"transport": "local"})
-        if status != 201:
-            raise RuntimeError(f"sharedterm: creating a session answered {status}: {session}")
-        sid = session["id"]
+        session = await client(owner).create_session()
+        if not isinstance(session, SessionModel):
+            raise RuntimeError(f"sharedterm: creating a session answered {session}")
+        sid = session.id
         ws = f"{srv.ws_base}api/sharedterm/sessions/{sid}/terminal"
 
-        def invite(role: str, uses: int) -> tuple[str, str]:
-            status, inv = http(
-                "POST", f"{api}/sessions/{sid}/invites", srv.auth(owner),
-                {"role": role, "max_uses": max(1, min(uses, 1000))},
-            )  # fmt: skip
-            if status != 201:
-                raise RuntimeError(f"sharedterm: creating an invite answered {status}: {inv}")
-            return inv["id"], inv["url"].split("#", 1)[1]
+        async def invite(role: Literal["viewer", "coworker"], uses: int) -> tuple[str, str]:
+            inv = await client(owner).create_invite(sid, role, max_uses=max(1, min(uses, 1000)))
+            assert isinstance(inv.url, str)
+            return inv.id, inv.url.split("#", 1)[1]
 
-        def join(user: str, iid: str, secret: str, role: str) -> Endpoint:
-            status, body = http(
-                "POST", f"{api}/join/{iid}", srv.auth(user), {"secret": secret, "name": user}
-            )
-            if status != 200 or body.get("role") != role:
-                raise RuntimeError(f"sharedterm: joining answered {status}: {body}")
+        async def join(user: str, iid: str, secret: str, role: str) -> Endpoint:
+            joined = await client(user).join(iid, secret, user)
+            if joined.role.value != role:
+                raise RuntimeError(f"sharedterm: joined as {joined.role.value}, not {role}")
             return Endpoint(ws, srv.auth(user), role)
 
         extra = int(stalled) + int(late)
         eps: list[Endpoint] = []
         if viewers + extra:
-            iid, secret = invite("viewer", viewers + extra)
+            iid, secret = await invite("viewer", viewers + extra)
             users = [f"viewer{n}-{i}" for i in range(viewers + extra)]
-            eps = list(
-                _pool_map(lambda u: join(u, iid, secret, "viewer"), users)
-                if len(users) > 4
-                else map(lambda u: join(u, iid, secret, "viewer"), users)
-            )
+            eps = list(await asyncio.gather(*(join(u, iid, secret, "viewer") for u in users)))
         coworker = None
         if typist:
-            ciid, csecret = invite("coworker", 1)
-            coworker = join(f"coworker{n}", ciid, csecret, "coworker")
+            ciid, csecret = await invite("coworker", 1)
+            coworker = await join(f"coworker{n}", ciid, csecret, "coworker")
+        api = f"{srv.base}api/sharedterm"
         return Run(
             writer=Endpoint(ws, srv.auth(owner), "owner"),
             viewers=eps[:viewers],
@@ -158,7 +163,7 @@ class Target:
             stalled=eps[viewers] if stalled else None,
             late=eps[viewers + int(stalled)] if late else None,
             cleanup=[("DELETE", f"{api}/sessions/{sid}", srv.auth(owner))],
-            info={"recording": session.get("recording")},
+            info={"recording": msgspec.to_builtins(session.recording)},
         )
 
     async def finish(self, run: Run) -> None:
@@ -168,9 +173,3 @@ class Target:
                     http(method, url, headers, timeout=10)
 
         await asyncio.get_running_loop().run_in_executor(_pool, work)
-
-
-def _pool_map(fn: Callable[[str], Endpoint], items: list[str]) -> list[Endpoint]:
-    # Joins run on their own small pool: the outer call already occupies one of _pool's threads.
-    with ThreadPoolExecutor(4) as ex:
-        return list(ex.map(fn, items))

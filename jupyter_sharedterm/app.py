@@ -19,6 +19,7 @@ from .core.session import MAX_ACTIVE_INVITES
 from .devices import DeviceInventory, DeviceSessions
 from .handlers.devices import DevicesHandler, LoginHandler, LoginsHandler
 from .handlers.guest import GuestGate, GuestPageHandler, GuestStaticHandler
+from .handlers.memories import MAX_TEXT_SETTING, STORE_SETTING, MemoriesHandler, MemoryHandler
 from .handlers.recordings import (
     RecordingCastHandler,
     RecordingHandler,
@@ -36,6 +37,7 @@ from .handlers.rest import (
 from .handlers.terminal import TerminalSocketHandler
 from .live import LiveConfig, RecordingConfig
 from .manager import SessionManager
+from .memories.sqlite import MemoryStoreError, SqliteMemoryStore
 from .presence import PresenceHandler, PresenceHub, PresenceSocketHandler
 from .recording.store import RecordingStore
 from .terminals import CleanSignalsTerminalManager, RecordedTerminalManager
@@ -320,6 +322,19 @@ class SharedTermApp(ExtensionApp):
         "its person shown offline if it was their last (seconds; a silent network drop).",
     )
 
+    memories_dir = Unicode(
+        "",
+        config=True,
+        help="Folder of the memories database (created 0700; the database file 0600). "
+        "Default: sharedterm/memories in the Jupyter data dir.",
+    )
+    max_memories_per_user = Int(
+        1000, min=1, config=True, help="Memories one person may keep (further ones get 429)."
+    )
+    max_memory_chars = Int(
+        4000, min=1, config=True, help="The longest text one memory may have (characters)."
+    )
+
     @validate("invite_key", "guest_cookie_key")
     def _validate_key(self, proposal: Any) -> bytes:
         key: bytes = proposal["value"]
@@ -445,6 +460,15 @@ class SharedTermApp(ExtensionApp):
         self.presence = PresenceHub(timing, ping_interval=self.presence_ping_interval_seconds)
         self.settings["sharedterm_presence"] = self.presence
         serverapp.io_loop.add_callback(self.presence.start)
+        try:
+            self.settings[STORE_SETTING] = SqliteMemoryStore(
+                Path(self.memories_dir or Path(jupyter_data_dir(), "sharedterm", "memories")),
+                max_per_author=self.max_memories_per_user,
+            )
+        except MemoryStoreError as e:  # the message names the setting to change
+            self.log.error("sharedterm: %s", e)
+            raise
+        self.settings[MAX_TEXT_SETTING] = self.max_memory_chars
         if self.freeze_startup_objects:
             # Runs when the event loop starts: every extension has been loaded by then.
             serverapp.io_loop.add_callback(_freeze_startup_objects)
@@ -475,6 +499,8 @@ class SharedTermApp(ExtensionApp):
                 (rf"/api/sharedterm/recordings/({_ID})/cast", RecordingCastHandler),
                 (r"/api/sharedterm/presence", PresenceHandler),
                 (r"/api/sharedterm/presence/sync", PresenceSocketHandler),
+                (r"/api/sharedterm/memories", MemoriesHandler),
+                (rf"/api/sharedterm/memories/({_ID})", MemoryHandler),
             ]
         )
 
@@ -488,6 +514,9 @@ class SharedTermApp(ExtensionApp):
         await self.manager.shutdown()
         if self.manager.recording is not None:
             self.manager.recording.store.close()
+        memories = self.settings.get(STORE_SETTING)
+        if memories is not None:
+            memories.close()
 
 
 _frozen = False

@@ -17,9 +17,10 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from . import protocol
+from .core.errors import ErrorCode
 from .core.ids import ParticipantId
 from .core.limits import TokenBucket
 from .protocol import CloseCode
@@ -91,11 +92,13 @@ class Client:
         if self._pump is None:
             self._send_queued()
 
-    def send_ctl(self, **body: Any) -> None:
-        self.push(protocol.encode("ctl", body))
+    def send_ctl(self, body: protocol.ServerCtl) -> None:
+        """A ctl frame for this socket alone (a frame for many is encoded once and pushed)."""
+        self.push(protocol.ctl_frame(body))
 
-    def error(self, code: str, message: str) -> None:
-        self.send_ctl(type="error", code=code, message=message)
+    def error(self, code: ErrorCode, message: str) -> None:
+        """Tell this socket its last frame was refused; the socket stays open."""
+        self.send_ctl(protocol.ErrorReport(code, message))
 
     def allow_frame(self, now: float) -> bool:
         """Per-socket rate limit; a flood gets one error a second, a sustained flood a close."""
@@ -105,7 +108,7 @@ class Client:
             self.disconnect(CloseCode.FLOODING, "Too many frames: the connection was closed.")
         elif now - self._last_rate_error >= 1.0:
             self._last_rate_error = now
-            self.error("rate_limited", "Too many frames: some were dropped. Slow down.")
+            self.error(ErrorCode.RATE_LIMITED, "Too many frames: some were dropped. Slow down.")
         return False
 
     def disconnect(self, code: int, reason: str) -> None:
@@ -115,7 +118,7 @@ class Client:
         # What was still queued no longer matters; the reason does.
         self._queue.clear()
         self._resync = False
-        self._queue.append(protocol.encode("disconnect", code, reason))
+        self._queue.append(protocol.encode(protocol.DisconnectFrame(code, reason)))
         self._closing = (code, reason)
         if self._pump is None:
             self._send_queued()

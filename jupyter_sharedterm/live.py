@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from . import protocol
 from .core.errors import DomainError, ErrorCode
@@ -36,6 +39,8 @@ from .screen import ScreenMirror, ScreenModel
 from .transports.base import Transport, TransportClosed, TransportError
 
 __all__ = ["Audit", "LiveConfig", "LiveSession", "RecordingConfig"]
+
+log = logging.getLogger(__name__)
 
 
 _RECORDING_FAILED = (
@@ -224,7 +229,7 @@ class LiveSession:
         participant = self.session.connect(pid)
         client = Client(pid, socket, self._limits, self._screen.resync_frames)
         self.clients.add(client)
-        client.push(protocol.encode("setup", self._setup(participant)))
+        client.push(protocol.encode(protocol.SetupFrame(self._setup(participant))))
         client.push(self._roster_frame())
         for frame in self._screen.join_frames():
             client.push(frame)
@@ -247,11 +252,12 @@ class LiveSession:
             message = protocol.decode_frame(raw)
             self._dispatch(client, message, now)
         except DomainError as e:
-            client.error(e.code.value, e.message)
+            log.debug("sharedterm: a frame of %s refused: %s", client.pid, e.for_log())
+            client.error(e.code, e.message)
         except TransportClosed:
-            client.error(ErrorCode.GONE.value, "The terminal has exited.")
+            client.error(ErrorCode.GONE, "The terminal has exited.")
         except TransportError as e:
-            client.error(ErrorCode.UNAVAILABLE.value, str(e))
+            client.error(ErrorCode.UNAVAILABLE, str(e))
         finally:
             self._react()  # the clock's rules wait for the next tick: a keystroke changes none
 
@@ -365,13 +371,16 @@ class LiveSession:
 
     def recording_state(self) -> dict[str, Any] | None:
         """`{"id", "state", "message"}` of the shared recording; None when recording is off."""
+        status = self.recording_status()
+        return None if status is None else msgspec.to_builtins(status)
+
+    def recording_status(self) -> protocol.RecordingStatus | None:
+        """The shared recording's state; None when recording is off."""
         if self.recorder is None:
             return None
-        return {
-            "id": self.recorder.id,
-            "state": self.recorder.state.value,
-            "message": self._recording_message,
-        }
+        return protocol.RecordingStatus.of(
+            self.recorder.id, self.recorder.state.value, self._recording_message
+        )
 
     def describe(self, pid: ParticipantId) -> dict[str, Any]:
         """The session model for `pid`: the core's view plus the recording."""
@@ -416,7 +425,7 @@ class LiveSession:
             self._audit(*r.audit)
         if r.notify is not None:
             pid, body = r.notify
-            frame = protocol.encode("ctl", body)
+            frame = protocol.ctl_frame(body)
             for client in self._clients_of(pid):
                 client.push(frame)
         if r.disconnect is not None:
@@ -425,7 +434,7 @@ class LiveSession:
                 self.clients.discard(client)
                 client.disconnect(CloseCode.REMOVED, reason)
         if r.broadcast is not None:
-            frame = protocol.encode("ctl", r.broadcast)
+            frame = protocol.ctl_frame(r.broadcast)
             if r.after_echo:
                 delay = self.config.typing_delay
                 asyncio.get_running_loop().call_later(delay, self._broadcast, frame)
@@ -457,9 +466,9 @@ class LiveSession:
     def _recording_changed(self, state: RecorderState, detail: str) -> None:
         # Disclosure is out of band: a ctl frame, never text injected into the terminal.
         self._recording_message = detail
-        self._broadcast(
-            protocol.encode("ctl", {"type": "recording", **(self.recording_state() or {})})
-        )
+        assert self.recorder is not None  # only a recorder calls this
+        update = protocol.RecordingUpdate.of(self.recorder.id, state.value, detail)
+        self._broadcast(protocol.ctl_frame(update))
         by = who(self.session, self._recording_by, "by")
         self._audit("recording", {"state": state.value, "detail": detail, **by})
 
@@ -484,28 +493,21 @@ class LiveSession:
     def _clients_of(self, pid: ParticipantId) -> list[Client]:
         return [c for c in self.clients if c.pid == pid]
 
-    def _setup(self, p: Participant) -> dict[str, Any]:
-        return {
-            "recording": self.recording_state(),
-            "participant": p.id,
-            "role": p.role.value,
-            "name": p.name,
-            "session": self.session.id,
-            "title": self.session.title,
-            "transport": self.session.transport,
-            "protocol": 1,
-        }
-
-    def _roster_frame(self) -> str:
-        s = self.session
-        return protocol.encode(
-            "ctl",
-            {
-                "type": "roster",
-                "participants": [p.describe() for p in s.current()],
-                "driver": s.driver,
-            },
+    def _setup(self, p: Participant) -> protocol.Setup:
+        return protocol.Setup(
+            participant=p.id,
+            role=p.role,
+            name=p.name,
+            session=self.session.id,
+            title=self.session.title,
+            transport=self.session.transport,
+            recording=self.recording_status(),
         )
+
+    def _roster_frame(self) -> bytes:
+        s = self.session
+        participants = [protocol.ParticipantModel.of(p) for p in s.current()]
+        return protocol.ctl_frame(protocol.Roster(participants=participants, driver=s.driver))
 
     def _apply_driver_size(self) -> None:
         driver = self.session.driver

@@ -70,9 +70,15 @@ def jp_server_config(jp_server_config: Any, bash_device: BashDevice | None) -> d
 
 
 @pytest.fixture
-def api(jp_serverapp: Any, jp_fetch: Callable[..., Awaitable[Any]], shell_transport: str) -> Api:
-    """REST calls as a named user: `await api("alice", "POST", "sessions", body={...})`."""
-    return Api(jp_fetch, shell_transport)
+def api(
+    jp_serverapp: Any, jp_fetch: Any, jp_http_port: int, jp_base_url: str, shell_transport: str
+) -> Api:
+    """REST calls as a named user: `await api("alice", "POST", "sessions", body={...})`.
+
+    (`jp_fetch` is what starts pytest-jupyter's HTTP server on `jp_http_port`.)
+    """
+    base_url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}"
+    return Api(base_url, jp_serverapp.identity_provider.token, shell_transport)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,25 +17,43 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
+import msgspec
 import ptyprocess
 import pyte
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection
+
+from jupyter_sharedterm.client import AsyncClient, AsyncTerminal
+from jupyter_sharedterm.protocol import DeviceSessionBody, NewShellBody, SessionModel, StdoutFrame
+from jupyter_sharedterm.protocol.schema import CAST, ROUTES
 
 DEADLINE = 15.0  # seconds any expected event may take on a loaded 2-core machine
 
 
 class Api:
-    def __init__(
-        self, fetch: Callable[..., Awaitable[HTTPResponse]], transport: str = "local"
-    ) -> None:
-        self._fetch = fetch
+    """REST calls as named users, through the public client (`jupyter_sharedterm.client`).
+
+    `await api(user, method, *path, body=...)` gives (status, JSON) and never raises, for tests
+    of refusals; the helpers below use the client's typed calls, so every answer they get is
+    checked against the protocol's types.
+    """
+
+    def __init__(self, base_url: str, token: str, transport: str = "local") -> None:
+        self.base_url = base_url
+        self.token = token
+        self._clients: dict[str, AsyncClient] = {}
         # What share_shell() starts: a local shell, or a session on the SSH device (BashDevice).
-        self._share_body = (
-            {"transport": "local"}
-            if transport == "local"
-            else {"transport": "ssh", "device": BashDevice.name}
+        self._share_body: NewShellBody | DeviceSessionBody = (
+            NewShellBody() if transport == "local" else DeviceSessionBody(device=BashDevice.name)
         )
+
+    def client(self, user: str) -> AsyncClient:
+        """The client of `user` (the test identity provider reads X-Test-User)."""
+        if user not in self._clients:
+            self._clients[user] = AsyncClient(
+                self.base_url, token=self.token, headers={"X-Test-User": user}
+            )
+        return self._clients[user]
 
     async def __call__(
         self,
@@ -46,42 +65,44 @@ class Api:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         """(status, decoded JSON or None). Never raises for an HTTP error status."""
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        if data is None and method in ("POST", "PATCH", "PUT"):
-            data = b""
-        response = await self._fetch(
-            "api",
-            "sharedterm",
-            *path,
-            method=method,
-            body=data,
-            headers={"X-Test-User": user, **(headers or {})},
-            raise_error=False,
+        response = await self.client(user).request(
+            method, "api", "sharedterm", *path, body=body, raw=raw, headers=headers
         )
-        text = response.body.decode() if response.body else ""
-        return response.code, (json.loads(text) if text else None)
+        answer = spec_answer(method, "/".join(("api", "sharedterm", *path)), response.status)
+        if answer is not None:  # every answer the spec names is checked against its type
+            msgspec.json.decode(response.body, type=answer)
+        return response.status, response.json()
 
     async def share_shell(self, user: str = "alice") -> dict[str, Any]:
-        status, model = await self(
-            "alice" if user is None else user, "POST", "sessions", body=self._share_body
-        )
-        assert status == 201, model
-        return model
+        model = await self.client(user).create_session(self._share_body)
+        assert isinstance(model, SessionModel), model
+        return dict(msgspec.to_builtins(model))
 
     async def invite(self, owner: str, sid: str, role: str) -> tuple[str, str]:
         """(invite id, secret) of a new invite."""
-        status, model = await self(owner, "POST", "sessions", sid, "invites", body={"role": role})
-        assert status == 201, model
-        iid, secret = model["url"].rsplit("/", 1)[1].split("#")
+        assert role in ("viewer", "coworker")
+        model = await self.client(owner).create_invite(sid, role)  # type: ignore[arg-type]
+        assert isinstance(model.url, str)
+        iid, secret = model.url.rsplit("/", 1)[1].split("#")
         return iid, secret
 
     async def admit(self, owner: str, sid: str, user: str, role: str) -> str:
         """`user` joins `sid` as `role` through a real invite; returns their participant id."""
         iid, secret = await self.invite(owner, sid, role)
-        status, model = await self(user, "POST", "join", iid, body={"secret": secret})
-        assert status == 200, model
-        assert model["role"] == role
-        return str(model["participant"])
+        joined = await self.client(user).join(iid, secret)
+        assert joined.role.value == role
+        return joined.participant
+
+
+def spec_answer(method: str, path: str, status: int) -> Any:
+    """The type the protocol's route table gives the answer of `method path` with `status`
+    (None: no such route, no body, or not JSON)."""
+    for route in ROUTES:
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(route.path))
+        if route.method == method and re.fullmatch(pattern, path):
+            answer = route.answers.get(status)
+            return None if answer == CAST else answer
+    return None
 
 
 async def open_lab_terminal(
@@ -235,11 +256,14 @@ class ReferenceScreen(pyte.Screen):  # type: ignore[misc]
 
 
 class Peer:
-    """One websocket participant. Frames are collected by a reader task; stdout is rendered."""
+    """One websocket participant on the public client's terminal. Frames are collected by a
+    reader task, each decoded with the protocol's types (a frame off the spec fails the test)
+    and kept as plain JSON values; stdout is rendered."""
 
     def __init__(self, user: str, ws: WebSocketClientConnection, rows: int = 24, cols: int = 80):
         self.user = user
         self.ws = ws
+        self.terminal = AsyncTerminal(ws)
         self.frames: list[list[Any]] = []
         self.chunks: list[str] = []  # stdout as received; rendered lazily (pyte is slow)
         self._rendered = 0
@@ -250,19 +274,17 @@ class Peer:
         self._reader = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
-        while True:
-            msg = await self.ws.read_message()
-            if msg is None:
-                break
-            frame = json.loads(msg)
-            if frame[0] == "stdout":
-                self.chunks.append(frame[1])
-            else:
-                self.frames.append(frame)
+        try:
+            while (frame := await self.terminal.recv()) is not None:
+                if isinstance(frame, StdoutFrame):
+                    self.chunks.append(frame.text)
+                else:
+                    self.frames.append(msgspec.to_builtins(frame))
+                self._changed.set()
+        finally:
+            if not self.closed.done():
+                self.closed.set_result(self.ws.close_code)
             self._changed.set()
-        if not self.closed.done():
-            self.closed.set_result(self.ws.close_code)
-        self._changed.set()
 
     async def wait_for(self, check: Callable[[], Any], what: str = "condition") -> Any:
         async def loop() -> Any:
@@ -331,13 +353,14 @@ class Peer:
         return [line.rstrip() for line in self.screen.display]
 
     def send(self, *frame: Any) -> None:
-        self.ws.write_message(json.dumps(frame))
+        """Any frame, even one off the spec (typed messages: `self.terminal.send`)."""
+        self.terminal.send_raw(json.dumps(frame))
 
     def send_raw(self, data: str | bytes, binary: bool = False) -> None:
-        self.ws.write_message(data, binary=binary)
+        self.terminal.send_raw(data, binary=binary)
 
     def stdin(self, text: str) -> None:
-        self.send("stdin", text)
+        self.terminal.stdin(text)
 
     async def wait_closed(self) -> int | None:
         try:

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..core.errors import DomainError, ErrorCode
+from ..core.errors import DomainError
 from ..manager import SessionManager, user_identity
-from ..protocol import parse_json_body
+from ..protocol import STATUS, ErrorBody, encode_body, http_status, parse_json_body
 
 __all__ = ["STATUS", "SharedTermAPIHandler", "error_status"]
 
-STATUS: Final[dict[ErrorCode, int]] = {
-    ErrorCode.INVALID: 400,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.CONFLICT: 409,
-    ErrorCode.GONE: 410,
-    ErrorCode.TOO_LARGE: 413,
-    ErrorCode.TOO_MANY: 429,
-    ErrorCode.UNAVAILABLE: 503,
-}
-
 
 def error_status(error: DomainError) -> int:
-    return STATUS[error.code]
+    """The HTTP status of a refusal (the protocol's table)."""
+    return http_status(error.code)
 
 
 class SharedTermAPIHandler(APIHandler):
@@ -51,8 +40,10 @@ class SharedTermAPIHandler(APIHandler):
         return parse_json_body(self.request.body)
 
     def reply(self, model: Any, status: int = 200) -> None:
+        """Answer with `model` (dicts, lists or protocol types) as JSON."""
         self.set_status(status)
-        self.finish(json.dumps(model))
+        self.set_header("Content-Type", "application/json")
+        self.finish(encode_body(model))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -64,12 +55,12 @@ class SharedTermAPIHandler(APIHandler):
             message = "Internal error in the shared terminal extension; see the server log."
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": message}))
+        self.finish(encode_body(ErrorBody(message=message)))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, DomainError):  # an expected refusal, not a server fault
             self.log.debug(
-                "sharedterm: %s %s -> %s", self.request.method, self.request.path, value.code
+                "sharedterm: %s %s -> %s", self.request.method, self.request.path, value.for_log()
             )
             return
         super().log_exception(typ, value, tb)

@@ -315,7 +315,8 @@ class GuestPageHandler(JupyterHandler):
 
 
 class GuestStaticHandler(FileFindHandler):
-    """The guest page's own script, styles and xterm.js: no third-party or CDN resource."""
+    """The guest page's script and styles, built from labextension/src/guest/ (xterm.js bundled
+    from npm): nothing from a third party or a CDN."""
 
     def set_default_headers(self) -> None:
         super().set_default_headers()

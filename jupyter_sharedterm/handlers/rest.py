@@ -18,6 +18,7 @@ from ..protocol import (
 from .base import SharedTermAPIHandler
 from .devices import start_device_session
 from .guest import join_as_guest, redeem
+from .memories import session_memories
 
 __all__ = [
     "InviteHandler",
@@ -64,9 +65,9 @@ class SessionsHandler(SharedTermAPIHandler):
 class SessionHandler(SharedTermAPIHandler):
     @web.authenticated
     @authorized
-    def get(self, sid: str) -> None:
+    async def get(self, sid: str) -> None:
         live, me = self.manager.participant(sid, self.caller()[0])
-        self.reply(live.describe(me.id))
+        self.reply({**live.describe(me.id), **await session_memories(self, live)})
 
     @web.authenticated
     @authorized

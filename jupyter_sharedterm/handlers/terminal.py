@@ -19,7 +19,7 @@ from ..core.errors import DomainError
 from ..fanout import Client
 from ..live import LiveSession
 from ..manager import SessionManager, user_identity
-from ..protocol import MAX_FRAME_BYTES
+from ..protocol import MAX_FRAME_BYTES, close_code_for
 from .base import error_status
 from .guest import guest_participant
 
@@ -67,7 +67,7 @@ class TerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         try:
             self._client = self._live.attach(self._pid, self)
         except DomainError as e:
-            self.close(4000 + error_status(e) % 1000, e.message)
+            self.close(close_code_for(e.code), e.message)
 
     def on_message(self, message: str | bytes) -> None:
         if self._live is not None and self._client is not None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .. import protocol
 from ..core.ids import ParticipantId
 from ..core.markers import MarkerLabels
 from ..core.session import (
@@ -47,9 +48,9 @@ class Reaction:
     """Everything the runtime does about one event (all optional)."""
 
     roster: bool = False  # the roster changed: everyone is sent the new one
-    broadcast: Body | None = None  # a ctl body for everyone
+    broadcast: protocol.ServerCtl | None = None  # a ctl body for everyone
     after_echo: bool = False  # send `broadcast` a moment later (after the keystroke's echo)
-    notify: tuple[ParticipantId, Body] | None = None  # a ctl body for one participant's sockets
+    notify: tuple[ParticipantId, protocol.ServerCtl] | None = None  # for one participant's sockets
     disconnect: tuple[ParticipantId, str] | None = None  # close their sockets (removed), reason
     audit: tuple[str, Body] | None = None  # (action, details); never terminal data
     marker: str | None = None  # a marker in the recordings (what people do, never what they type)
@@ -121,7 +122,7 @@ def _role_changed(e: RoleChanged, s: Session) -> Reaction:
     }
     return Reaction(
         roster=True,
-        notify=(e.participant, {"type": "role", "role": e.new.value}),
+        notify=(e.participant, protocol.RoleUpdate(e.new)),
         audit=("role_change", details),
     )
 
@@ -169,19 +170,19 @@ def _offer_withdrawn(e: OfferWithdrawn, s: Session) -> Reaction:
 
 @_on(Typing)
 def _typing(e: Typing, s: Session) -> Reaction:
-    return Reaction(broadcast={"type": "typing", "participant": e.participant}, after_echo=True)
+    return Reaction(broadcast=protocol.Typing(e.participant), after_echo=True)
 
 
 @_on(OwnerAway)
 def _owner_away(e: OwnerAway, s: Session) -> Reaction:
     message = f"No owner is connected; the session ends in {e.grace:g} s unless one returns."
-    return Reaction(broadcast={"type": "notice", "code": "owner_away", "message": message})
+    return Reaction(broadcast=protocol.Notice("owner_away", message))
 
 
 @_on(OwnerBack)
 def _owner_back(e: OwnerBack, s: Session) -> Reaction:
     message = "An owner is back."
-    return Reaction(broadcast={"type": "notice", "code": "owner_back", "message": message})
+    return Reaction(broadcast=protocol.Notice("owner_back", message))
 
 
 @_on(Denied)
@@ -202,12 +203,12 @@ def _invite_revoked(e: InviteRevoked, s: Session) -> Reaction:
 
 @_on(QuestionAsked)
 def _question_asked(e: QuestionAsked, s: Session) -> Reaction:
-    return Reaction(broadcast={"type": "question", **e.question.describe()})
+    return Reaction(broadcast=protocol.QuestionPosted.of(e.question))
 
 
 @_on(QuestionAnswered)
 def _question_answered(e: QuestionAnswered, s: Session) -> Reaction:
-    return Reaction(broadcast={"type": "question_answered", "id": e.question, "by": e.by})
+    return Reaction(broadcast=protocol.QuestionAnswered(e.question, e.by))
 
 
 @_on(Ended)

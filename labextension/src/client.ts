@@ -96,9 +96,16 @@ export class SharedTermClient {
     await this._request<null>('DELETE', [Routes.sessions, sid, 'invites', iid]);
   }
 
-  /** Redeem an invite as the signed-in user. */
-  join(invite: string, secret: string): Promise<IJoinReply> {
-    return this._request<IJoinReply>('POST', [Routes.join, invite], { secret });
+  /**
+   * Redeem an invite: a signed-in user joins as themselves; anyone else (the guest page)
+   * joins as a guest called `name` and gets the guest cookie.
+   */
+  join(invite: string, secret: string, name?: string): Promise<IJoinReply> {
+    return this._request<IJoinReply>(
+      'POST',
+      [Routes.join, invite],
+      name === undefined ? { secret } : { secret, name }
+    );
   }
 
   /** Pause or resume the session's recording (owners); everyone is told by a ctl frame. */

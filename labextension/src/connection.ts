@@ -58,6 +58,7 @@ export class SharedTerminalConnection
     this.sessionId = options.sessionId;
     this.serverSettings = options.client.serverSettings;
     this._client = options.client;
+    this._probe = options.probe ?? true;
     this._backoff = {
       ...SharedTerminalConnection.DEFAULT_BACKOFF,
       ...options.backoff
@@ -345,16 +346,16 @@ export class SharedTerminalConnection
         code,
         reason || 'You were removed from this session.'
       );
-    } else if (!this._gotSetup) {
+    } else if (!this._gotSetup && this._probe) {
       // Refused before the upgrade (ended, removed, unknown) or the server is down: a
       // browser websocket cannot see the HTTP status, so ask the REST API why.
-      void this._probe(code, reason);
+      void this._askWhy(code, reason);
     } else {
       this._retry(code, reason || Private.closeReason(code));
     }
   }
 
-  private async _probe(code: number, reason: string): Promise<void> {
+  private async _askWhy(code: number, reason: string): Promise<void> {
     const socketBefore = this._ws;
     let outcome: (() => void) | null = null;
     try {
@@ -531,6 +532,7 @@ export class SharedTerminalConnection
   }
 
   private _client: SharedTermClient;
+  private _probe: boolean;
   private _backoff: SharedTerminalConnection.IBackoff;
   private _ws: WebSocket | null = null;
   private _timer: number | null = null;
@@ -583,6 +585,11 @@ export namespace SharedTerminalConnection {
   export interface IOptions {
     sessionId: string;
     client: SharedTermClient;
+    /**
+     * Ask the REST API why a socket was refused before it opened (default true). Guests have
+     * no REST access: without it, a refused socket is retried until the backoff gives up.
+     */
+    probe?: boolean;
     backoff?: Partial<IBackoff>;
   }
 }

@@ -1,6 +1,10 @@
 /**
- * Wiring only: commands, the Share button on every terminal, the shared terminal tabs and
- * the session panel.
+ * Wiring only. Three plugins, joined by the tokens of `tokens.ts` so that other plugins (a
+ * Copilot panel, a call view, a widget) can build on shared sessions the same way:
+ * - `jupyter-sharedterm:plugin`: commands, the Share button on every terminal, the shared
+ *   terminal tabs; provides `ISharedSessionTracker`.
+ * - `jupyter-sharedterm:current-session`: provides `ICurrentSharedSession`.
+ * - `jupyter-sharedterm:session-panel`: the session panel, following the current session.
  */
 
 import {
@@ -25,11 +29,15 @@ import { shareIcon, usersIcon } from '@jupyterlab/ui-components';
 import { describeError, SharedTermClient } from './client';
 import { followTerminalLook } from './look';
 import { openDeviceSession } from './devices';
+import { CurrentSharedSession } from './current';
 import { roleLabel, SharedSession } from './model';
-import { SessionPanel } from './panel';
+import { SESSION_PANEL_ID, SessionPanel } from './panel';
 import { ISessionModel, parseJoinLink } from './protocol';
 import { playerPlugin } from './player';
 import { SharedTerminalPanel } from './terminal';
+import { ICurrentSharedSession, ISharedSessionTracker } from './tokens';
+
+export * from './tokens';
 
 /** Command ids, `sharedterm:verb-noun`. */
 export namespace CommandIDs {
@@ -64,10 +72,24 @@ function terminalName(panel: TerminalPanel | null): string | null {
   return session && !session.isDisposed ? session.name : null;
 }
 
-const plugin: JupyterFrontEndPlugin<void> = {
+/** Arguments of a command that takes none. */
+const NO_ARGS = { args: { type: 'object', properties: {} } } as const;
+
+/** A command's one optional string argument. */
+function oneArg(name: string, description: string) {
+  return {
+    args: {
+      type: 'object',
+      properties: { [name]: { type: 'string', description } }
+    }
+  } as const;
+}
+
+const plugin: JupyterFrontEndPlugin<ISharedSessionTracker> = {
   id: 'jupyter-sharedterm:plugin',
   description: 'Share a live terminal with roles the server enforces.',
   autoStart: true,
+  provides: ISharedSessionTracker,
   requires: [ITerminalTracker],
   optional: [
     ICommandPalette,
@@ -84,7 +106,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     settingRegistry: ISettingRegistry | null,
     themeManager: IThemeManager | null
-  ): void => {
+  ): ISharedSessionTracker => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('jupyter_sharedterm');
     const { commands, shell } = app;
@@ -114,33 +136,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     });
 
-    // --- the session panel ---------------------------------------------------------------------
     const showPanel = (): void => {
-      shell.activateById(panel.id);
+      shell.activateById(SESSION_PANEL_ID);
     };
-    const panel = new SessionPanel({
-      client,
-      translator,
-      actions: {
-        open: sid => commands.execute(CommandIDs.openSession, { session: sid }),
-        newSession: () => commands.execute(CommandIDs.newSession),
-        newDeviceSession: () => commands.execute(CommandIDs.newDeviceSession),
-        join: () => commands.execute(CommandIDs.joinSession)
-      }
-    });
-    shell.add(panel, 'right', { rank: 650, type: 'Shared terminal' });
-    restorer?.add(panel, 'sharedterm-panel');
-    tracker.currentChanged.connect((_, widget) => {
-      panel.session = widget?.session ?? null;
-    });
-    tracker.widgetAdded.connect((_, widget) => {
-      widget.disposed.connect(() => {
-        if (panel.session === widget.session) {
-          panel.session = tracker.currentWidget?.session ?? null;
-        }
-        void panel.refreshSessions();
-      });
-    });
 
     /** Open (or show) the shared terminal of a session, optionally next to `ref`. */
     const openSession = async (
@@ -171,8 +169,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
       await tracker.add(widget);
       shell.activateById(widget.id);
-      panel.session = session;
-      void panel.refreshSessions();
       return widget;
     };
 
@@ -232,6 +228,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // --- commands ------------------------------------------------------------------------------
     commands.addCommand(CommandIDs.shareTerminal, {
+      describedBy: NO_ARGS,
       label: trans.__('Share Terminal'),
       caption: trans.__('Share this terminal with other people'),
       icon: shareIcon,
@@ -240,6 +237,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.newSession, {
+      describedBy: NO_ARGS,
       label: trans.__('New Shared Shell'),
       caption: trans.__('Start a new shell that you can share'),
       icon: usersIcon,
@@ -263,6 +261,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.newDeviceSession, {
+      describedBy: oneArg(
+        'device',
+        'A configured device to log in to, by name'
+      ),
       label: trans.__('New Device Session…'),
       caption: trans.__(
         'Log in to an SSH device and share its terminal (pick from the devices this server knows)'
@@ -289,6 +291,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.joinSession, {
+      describedBy: oneArg('link', 'The invite link (asked for when absent)'),
       label: trans.__('Join Shared Session…'),
       caption: trans.__('Join a shared terminal with an invite link'),
       execute: async args => {
@@ -339,6 +342,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.openSession, {
+      describedBy: oneArg(
+        'session',
+        'The id of a shared session you take part in'
+      ),
       label: args =>
         typeof args.session === 'string'
           ? trans.__('Open Shared Session %1', args.session)
@@ -366,6 +373,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.showPanel, {
+      describedBy: NO_ARGS,
       label: trans.__('Show Shared Session Panel'),
       icon: usersIcon,
       execute: showPanel
@@ -412,7 +420,59 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     terminals.forEach(addButton);
     terminals.widgetAdded.connect((_, stock) => addButton(stock));
+    return tracker;
   }
 };
 
-export default [plugin, playerPlugin];
+const currentSessionPlugin: JupyterFrontEndPlugin<ICurrentSharedSession> = {
+  id: 'jupyter-sharedterm:current-session',
+  description:
+    'The shared session the user works with now, and its live state.',
+  autoStart: true,
+  provides: ICurrentSharedSession,
+  requires: [ISharedSessionTracker],
+  activate: (
+    _app: JupyterFrontEnd,
+    tracker: ISharedSessionTracker
+  ): ICurrentSharedSession => new CurrentSharedSession(tracker)
+};
+
+const sessionPanelPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-sharedterm:session-panel',
+  description:
+    'The side panel of the current shared session: people, roles, links, questions.',
+  autoStart: true,
+  requires: [ICurrentSharedSession, ISharedSessionTracker],
+  optional: [ITranslator, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    current: ICurrentSharedSession,
+    tracker: ISharedSessionTracker,
+    translator: ITranslator | null,
+    restorer: ILayoutRestorer | null
+  ): void => {
+    const { commands, shell } = app;
+    const panel = new SessionPanel({
+      client: new SharedTermClient(app.serviceManager.serverSettings),
+      translator: translator ?? nullTranslator,
+      actions: {
+        open: sid => commands.execute(CommandIDs.openSession, { session: sid }),
+        newSession: () => commands.execute(CommandIDs.newSession),
+        newDeviceSession: () => commands.execute(CommandIDs.newDeviceSession),
+        join: () => commands.execute(CommandIDs.joinSession)
+      }
+    });
+    shell.add(panel, 'right', { rank: 650, type: 'Shared terminal' });
+    restorer?.add(panel, 'sharedterm-panel');
+    panel.session = current.session;
+    current.sessionChanged.connect((_, session) => {
+      panel.session = session;
+    });
+    // A closed tab may have been the last view of an ended session: the list changes.
+    tracker.widgetAdded.connect((_, widget) => {
+      widget.disposed.connect(() => void panel.refreshSessions());
+    });
+  }
+};
+
+export default [plugin, currentSessionPlugin, sessionPanelPlugin, playerPlugin];

@@ -1,10 +1,10 @@
 /**
- * SharedSession: what one page knows about one shared session, from the REST model and the
- * live `ctl` frames of its terminal connection (roster, roles, typing, questions, recording).
+ * SharedSession: one page's live view of one shared session. Everything the server says (REST
+ * answers, `setup` and `ctl` frames, the socket's state) goes through `mergeSessionState` into
+ * one state, announced by `stateChanged`; typing is the one thing kept apart, as it fades.
  */
 
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { SharedTermClient } from './client';
@@ -12,13 +12,20 @@ import { SharedTerminalConnection } from './connection';
 import {
   IInvite,
   InviteRole,
-  IParticipant,
-  IQuestion,
   IRecordingState,
   ISessionModel,
   Role,
   ServerCtl
 } from './protocol';
+import {
+  initialSessionState,
+  ISessionState,
+  mergeSessionState,
+  nameOf,
+  SessionEvent,
+  wantsRefresh
+} from './state';
+import type { ISharedSession } from './tokens';
 
 /** How long "X is typing…" stays after the last typing event (ms). */
 export const TYPING_SHOWN_MS = 1500;
@@ -27,20 +34,32 @@ export const TYPING_SHOWN_MS = 1500;
 const REFRESH_DELAY_MS = 100;
 
 /** One page's view of one shared session. */
-export class SharedSession implements IDisposable {
+export class SharedSession implements ISharedSession {
   constructor(options: SharedSession.IOptions) {
     this.id = options.sessionId;
     this.client = options.client;
+    this._rest = !options.guest;
     this.connection =
       options.connection ??
-      new SharedTerminalConnection({ sessionId: this.id, client: this.client });
-    this.connection.ctlReceived.connect(this._onCtl, this);
-    this.connection.setupReceived.connect(() => this.refresh(), this);
-    this.connection.stateChanged.connect(this._onState, this);
-    this.connection.roleChanged.connect(this._onRoleChanged, this);
-    this.connection.recordingChanged.connect(() => this._changed.emit(), this);
+      new SharedTerminalConnection({
+        sessionId: this.id,
+        client: this.client,
+        probe: this._rest
+      });
+    this._state = mergeSessionState(initialSessionState(this.id), {
+      kind: 'connection',
+      connection: this.connection.state
+    });
+    const connection = this.connection;
+    connection.setupReceived.connect((_, setup) =>
+      this._apply({ kind: 'setup', setup })
+    );
+    connection.ctlReceived.connect((_, ctl) => this._onCtl(ctl));
+    connection.stateChanged.connect((_, state) =>
+      this._apply({ kind: 'connection', connection: state })
+    );
     if (options.model) {
-      this._applyModel(options.model);
+      this._apply({ kind: 'model', model: options.model });
     }
   }
 
@@ -48,59 +67,14 @@ export class SharedSession implements IDisposable {
   readonly client: SharedTermClient;
   readonly connection: SharedTerminalConnection;
 
-  /** The last session model from the server (null until the first answer). */
-  get model(): ISessionModel | null {
-    return this._model;
+  /** Everything known about the session now. */
+  get state(): ISessionState {
+    return this._state;
   }
 
-  get title(): string {
-    return this._model?.title || this.connection.setup?.title || this.id;
-  }
-
-  /** Your participant id. */
-  get me(): string | null {
-    return (
-      this.connection.setup?.participant ?? this._model?.you.participant ?? null
-    );
-  }
-
-  /** Your role: the live one when connected, else the last the server told. */
-  get role(): Role | null {
-    return this.connection.role ?? this._model?.you.role ?? null;
-  }
-
-  get participants(): ReadonlyArray<IParticipant> {
-    return this._participants;
-  }
-
-  /** Who is in control (typed last), or null. */
-  get driver(): string | null {
-    return this._driver;
-  }
-
-  get questions(): ReadonlyArray<IQuestion> {
-    return this._questions;
-  }
-
-  /**
-   * The session's recording: the live state once connected, else the last the server told;
-   * null when this server records nothing.
-   */
-  get recording(): IRecordingState | null {
-    if (this.connection.setup !== null) {
-      return this.connection.recording;
-    }
-    return this._model?.recording ?? null;
-  }
-
-  /** Owners only; empty otherwise. */
-  get invites(): ReadonlyArray<IInvite> {
-    return this._model?.invites ?? [];
-  }
-
-  /** Anything but typing changed. */
-  get changed(): ISignal<this, void> {
-    return this._changed;
+  /** The state changed (anything but typing). */
+  get stateChanged(): ISignal<this, ISessionState> {
+    return this._stateChanged;
   }
 
   /** The set of people typing changed. */
@@ -108,7 +82,7 @@ export class SharedSession implements IDisposable {
     return this._typingChanged;
   }
 
-  /** Your role changed while connected (after the first setup). */
+  /** Your role changed after the first setup (a role frame, or a reconnect); `state` has it. */
   get roleChanged(): ISignal<this, Role> {
     return this._roleChanged;
   }
@@ -118,7 +92,7 @@ export class SharedSession implements IDisposable {
     const now = Date.now();
     const names: string[] = [];
     for (const [pid, until] of this._typing) {
-      if (until > now && pid !== this.me) {
+      if (until > now && pid !== this._state.me) {
         names.push(this.nameOf(pid));
       }
     }
@@ -132,16 +106,14 @@ export class SharedSession implements IDisposable {
 
   /** A participant's name (a fallback when they have left). */
   nameOf(pid: string | null): string {
-    if (pid === null) {
-      return '';
-    }
-    return (
-      this._participants.find(p => p.id === pid)?.name ?? 'someone who left'
-    );
+    return nameOf(this._state, pid);
   }
 
-  /** Fetch the session model now (coalesced with other refreshes). */
+  /** Fetch the session model now (coalesced with other refreshes; never for guests). */
   refresh(): Promise<void> {
+    if (!this._rest || this._isDisposed) {
+      return Promise.resolve();
+    }
     if (this._refreshing === null) {
       this._refreshing = new Promise<void>(resolve => {
         window.setTimeout(() => {
@@ -150,7 +122,7 @@ export class SharedSession implements IDisposable {
             .getSession(this.id)
             .then(model => {
               if (!this._isDisposed) {
-                this._applyModel(model);
+                this._apply({ kind: 'model', model });
               }
             })
             .catch(() => {
@@ -219,60 +191,32 @@ export class SharedSession implements IDisposable {
     Signal.clearData(this);
   }
 
-  private _applyModel(model: ISessionModel): void {
-    this._model = model;
-    this._participants = model.participants;
-    this._driver = model.driver;
-    this._questions = model.questions;
-    this._changed.emit();
-  }
-
-  private _onCtl(_: SharedTerminalConnection, ctl: ServerCtl): void {
-    switch (ctl.type) {
-      case 'roster':
-        this._participants = ctl.participants;
-        this._driver = ctl.driver;
-        this._changed.emit();
-        void this.refresh();
-        break;
-      case 'role':
-        this._changed.emit();
-        void this.refresh();
-        break;
-      case 'typing':
-        this._typing.set(ctl.participant, Date.now() + TYPING_SHOWN_MS);
-        this._typingChanged.emit();
-        this._scheduleTypingExpiry();
-        break;
-      case 'question': {
-        const { type: _type, ...question } = ctl;
-        this._questions = [
-          ...this._questions.filter(q => q.id !== question.id),
-          question
-        ];
-        this._changed.emit();
-        break;
-      }
-      case 'question_answered':
-        this._questions = this._questions.map(q =>
-          q.id === ctl.id ? { ...q, answered: true } : q
-        );
-        this._changed.emit();
-        break;
-      default:
-        break;
-    }
-  }
-
-  private _onState(): void {
-    if (this.connection.state.phase === 'ended') {
+  /** Every change of state goes through here. */
+  private _apply(event: SessionEvent): void {
+    const next = mergeSessionState(this._state, event);
+    if (wantsRefresh(event)) {
       void this.refresh();
     }
-    this._changed.emit();
+    if (next === this._state) {
+      return;
+    }
+    const before = this._state;
+    this._state = next;
+    this._stateChanged.emit(next);
+    // After the state, so that a listener reading it sees the new role.
+    if (before.live && next.role !== null && next.role !== before.role) {
+      this._roleChanged.emit(next.role);
+    }
   }
 
-  private _onRoleChanged(_: SharedTerminalConnection, role: Role): void {
-    this._roleChanged.emit(role);
+  private _onCtl(ctl: ServerCtl): void {
+    if (ctl.type === 'typing') {
+      this._typing.set(ctl.participant, Date.now() + TYPING_SHOWN_MS);
+      this._typingChanged.emit();
+      this._scheduleTypingExpiry();
+      return;
+    }
+    this._apply({ kind: 'ctl', ctl });
   }
 
   private _scheduleTypingExpiry(): void {
@@ -302,15 +246,13 @@ export class SharedSession implements IDisposable {
     );
   }
 
-  private _model: ISessionModel | null = null;
-  private _participants: IParticipant[] = [];
-  private _driver: string | null = null;
-  private _questions: IQuestion[] = [];
+  private _rest: boolean;
+  private _state: ISessionState;
   private _typing = new Map<string, number>();
   private _typingTimer: number | null = null;
   private _refreshing: Promise<void> | null = null;
   private _isDisposed = false;
-  private _changed = new Signal<this, void>(this);
+  private _stateChanged = new Signal<this, ISessionState>(this);
   private _typingChanged = new Signal<this, void>(this);
   private _roleChanged = new Signal<this, Role>(this);
 }
@@ -322,6 +264,11 @@ export namespace SharedSession {
     /** A model already fetched (e.g. the answer of the POST that created the session). */
     model?: ISessionModel;
     connection?: SharedTerminalConnection;
+    /**
+     * A guest (no Jupyter identity, so no REST access): the state comes from the socket
+     * alone and a refused socket is retried rather than explained.
+     */
+    guest?: boolean;
   }
 }
 
@@ -340,7 +287,10 @@ export function roleLabel(role: Role | null): string {
 }
 
 /** "X is typing…", "X, Y are typing…", or nothing. */
-export function typingText(trans: TranslationBundle, names: string[]): string {
+export function typingText(
+  trans: Pick<TranslationBundle, '__'>,
+  names: string[]
+): string {
   if (names.length === 0) {
     return '';
   }

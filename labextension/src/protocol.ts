@@ -286,7 +286,18 @@ export type ServerFrame =
   | { kind: 'disconnect'; code: number; reason: string }
   | { kind: 'ctl'; ctl: ServerCtl };
 
-const CTL_TYPES = new Set([
+/** The kinds of server frame this client reads. */
+export const SERVER_FRAME_KINDS: ReadonlyArray<ServerFrame['kind']> = [
+  'setup',
+  'stdout',
+  'disconnect',
+  'ctl'
+];
+
+/** The `ctl` types this client reads; any other is ignored (a newer server's). */
+export const SERVER_CTL_TYPES: ReadonlySet<ServerCtl['type']> = new Set<
+  ServerCtl['type']
+>([
   'roster',
   'role',
   'typing',
@@ -360,7 +371,7 @@ export function decodeServerFrame(raw: unknown): ServerFrame | null {
       if (
         !isObject(body) ||
         typeof body.type !== 'string' ||
-        !CTL_TYPES.has(body.type)
+        !SERVER_CTL_TYPES.has(body.type as ServerCtl['type'])
       ) {
         return null;
       }
@@ -394,6 +405,11 @@ export namespace ClientFrame {
 
   export function answerQuestion(id: string): string {
     return JSON.stringify(['ctl', { type: 'answer_question', id }]);
+  }
+
+  /** Owners: pause or resume the recording (the same as `PUT .../recording`). */
+  export function setRecording(paused: boolean): string {
+    return JSON.stringify(['ctl', { type: 'recording', paused }]);
   }
 }
 

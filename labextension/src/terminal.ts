@@ -22,7 +22,7 @@ import { Widget } from '@lumino/widgets';
 
 import { IConnectionState, SharedTerminalConnection } from './connection';
 import { recordingText, roleLabel, SharedSession, typingText } from './model';
-import { IRecordingState, mayType, ServerCtl } from './protocol';
+import { IRecordingState, mayType, Role, ServerCtl } from './protocol';
 
 const PANEL_CLASS = 'jp-SharedTerm-terminalPanel';
 
@@ -57,7 +57,7 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
     // The Terminal widget names itself after the terminal (or what the shell sets);
     // keep a name that says this tab is shared.
     content.title.changed.connect(this._syncTitle, this);
-    session.changed.connect(this._syncTitle, this);
+    session.stateChanged.connect(this._syncTitle, this);
 
     this._status = Private.textItem('jp-SharedTerm-status');
     this._status.node.setAttribute('role', 'status');
@@ -97,10 +97,10 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
     connection.recordingChanged.connect(this._onRecording, this);
     connection.ctlReceived.connect(this._onCtl, this);
     session.roleChanged.connect(this._onRoleChanged, this);
-    session.changed.connect(this._updateRole, this);
+    session.stateChanged.connect(this._updateRole, this);
     session.typingChanged.connect(this._updateTyping, this);
     this._onState(connection, connection.state);
-    this.onRecordingStateChanged(session.recording);
+    this.onRecordingStateChanged(session.state.recording);
     this._updateRole();
     this._updateTyping();
     this._syncTitle();
@@ -141,7 +141,11 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
       return;
     }
     this._lastNotified.set(key, now);
-    const message = this._trans.__('%1: %2', this.session.title, ctl.message);
+    const message = this._trans.__(
+      '%1: %2',
+      this.session.state.title,
+      ctl.message
+    );
     if (ctl.type === 'error') {
       Notification.error(message, { autoClose: 6000 });
     } else if (ctl.code === 'owner_away') {
@@ -159,14 +163,14 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
   }
 
   private _syncTitle(): void {
-    const label = this._trans.__('Shared: %1', this.session.title);
+    const label = this._trans.__('Shared: %1', this.session.state.title);
     if (this.content.title.label !== label) {
       this.content.title.label = label;
     }
     this.content.title.caption = this._trans.__(
       'Shared terminal "%1" — you are %2',
-      this.session.title,
-      roleLabel(this.session.role) || this._trans.__('connecting')
+      this.session.state.title,
+      roleLabel(this.session.state.role) || this._trans.__('connecting')
     );
   }
 
@@ -176,16 +180,15 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
     this._banner.display(state);
     this.node.dataset.phase = state.phase;
     // A session that is over records nothing more: its recording line goes with it.
-    this.onRecordingStateChanged(this.session.recording);
+    this.onRecordingStateChanged(this.session.state.recording);
     this._updateRole();
   }
 
-  private _onRoleChanged(): void {
-    const role = this.session.role;
+  private _onRoleChanged(_: SharedSession, role: Role): void {
     const message = this._trans.__(
       'You are now a %1 in "%2".',
       roleLabel(role),
-      this.session.title
+      this.session.state.title
     );
     Notification.info(message, { autoClose: 6000 });
     this._updateRole();
@@ -199,7 +202,7 @@ export class SharedTerminalPanel extends MainAreaWidget<Terminal> {
   }
 
   private _updateRole(): void {
-    const role = this.session.role;
+    const role = this.session.state.role;
     const live = this.session.connection.state.phase === 'connected';
     const readOnly = role !== null && !mayType(role);
     this._badge.setHidden(!readOnly);

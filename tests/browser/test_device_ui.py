@@ -211,7 +211,7 @@ async def _scenario(lab: LabServer, device: SshDevice, browser: Browser, screens
     assert device.password not in await _leftovers(page)
 
     # --- Bob joins as a co-worker and types: the command runs on the device for both ----------
-    await page.locator(f"{PANEL} .jp-SharedTerm-inviteRole").select_option("coworker")
+    await page.locator(PANEL).get_by_label("Role for the new link").select_option("coworker")
     await page.locator(f"{PANEL} .jp-SharedTerm-createInvite").click()
     url = page.locator(f'{PANEL} .jp-SharedTerm-inviteUrl[data-role="coworker"]')
     await url.wait_for(state="visible")

@@ -54,7 +54,7 @@ async def _scenario(lab: LabServer, browser: Browser, screenshots: Path) -> None
     await alice.wait_terminal("rec-42")
 
     # --- Carol joins as a viewer: she is told too (from the setup frame) -----------------------
-    await page.locator(f"{PANEL} .jp-SharedTerm-inviteRole").select_option("viewer")
+    await page.locator(PANEL).get_by_label("Role for the new link").select_option("viewer")
     await page.locator(f"{PANEL} .jp-SharedTerm-createInvite").click()
     url = page.locator(f'{PANEL} .jp-SharedTerm-inviteUrl[data-role="viewer"]')
     await url.wait_for(state="visible")

@@ -59,7 +59,7 @@ async def _scenario(lab: LabServer, browser: Browser, screenshots: Path) -> None
     # --- Alice creates a co-worker link and a viewer link --------------------------------------
     links = {}
     for role in ("coworker", "viewer"):
-        await page.locator(f"{PANEL} .jp-SharedTerm-inviteRole").select_option(role)
+        await page.locator(PANEL).get_by_label("Role for the new link").select_option(role)
         await page.locator(f"{PANEL} .jp-SharedTerm-createInvite").click()
         url = page.locator(f'{PANEL} .jp-SharedTerm-inviteUrl[data-role="{role}"]')
         await url.wait_for(state="visible")
@@ -135,7 +135,7 @@ async def _scenario(lab: LabServer, browser: Browser, screenshots: Path) -> None
     await page.screenshot(path=str(screenshots / "panel.png"))
 
     # --- Alice promotes Carol: her next keystrokes work, without a reload ---------------------
-    await alice.participant("Carol").locator(".jp-SharedTerm-roleSelect").select_option("coworker")
+    await alice.participant("Carol").get_by_label("Role of Carol").select_option("coworker")
     await carol.wait_text(".jp-toast-message, .Toastify__toast", "You are now a co-worker")
     await carol.wait_role("coworker")
     await badge.wait_for(state="hidden")

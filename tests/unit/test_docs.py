@@ -10,6 +10,7 @@ from traitlets import TraitError
 
 from jupyter_sharedterm.app import LIVE_SETTINGS, SharedTermApp
 from jupyter_sharedterm.live import LiveConfig
+from jupyter_sharedterm.protocol import frames, schema
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -20,6 +21,16 @@ def test_every_setting_is_in_the_configuration_guide() -> None:
     assert settings  # the extension has settings, so this test checks something
     undocumented = [name for name in settings if f"`SharedTermApp.{name}`" not in guide]
     assert undocumented == []
+
+
+def test_every_frame_type_is_in_the_protocol_page() -> None:
+    page = (DOCS / "protocol.md").read_text()
+    for union in (frames.ServerCtl, frames.ClientCtl):
+        for tag in schema.tags(union):
+            assert f'"type": "{tag}"' in page, f"ctl type {tag!r} is not in docs/protocol.md"
+    for union in (frames.ServerFrame, frames.ClientFrame):
+        for tag in schema.tags(union):
+            assert f'["{tag}"' in page, f"frame {tag!r} is not in docs/protocol.md"
 
 
 def test_every_live_tunable_is_a_setting_with_the_same_default() -> None:

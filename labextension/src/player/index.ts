@@ -191,6 +191,17 @@ export const playerPlugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(PlayerCommandIDs.openRecording, {
       label: trans.__('Play Terminal Recording'),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            recording: {
+              type: 'string',
+              description: 'The id of the recording (the list opens without it)'
+            }
+          }
+        }
+      },
       execute: args => {
         const rid = typeof args.recording === 'string' ? args.recording : '';
         return rid
@@ -202,6 +213,7 @@ export const playerPlugin: JupyterFrontEndPlugin<void> = {
     // --- the Recordings list -------------------------------------------------------------------
     commands.addCommand(PlayerCommandIDs.openRecordings, {
       label: trans.__('Open Terminal Recordings'),
+      describedBy: { args: { type: 'object', properties: {} } },
       caption: trans.__(
         'Recordings of shared sessions and terminals you may play'
       ),

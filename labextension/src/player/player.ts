@@ -55,7 +55,8 @@ type IXterm = Pick<XTerm, 'cols' | 'rows' | 'resize' | 'write'>;
  */
 function xtermOf(widget: Terminal): IXterm | null {
   const term = (widget as unknown as { _term?: unknown })._term as
-    Partial<IXterm> | undefined;
+    | Partial<IXterm>
+    | undefined;
   return term &&
     typeof term.resize === 'function' &&
     typeof term.write === 'function' &&

@@ -22,7 +22,10 @@ export const RECORDINGS_ROUTE = 'api/sharedterm/recordings';
 export type RecordingKind = 'session' | 'terminal';
 
 export type RecordingState =
-  'recording' | 'paused' | 'finished' | 'interrupted';
+  | 'recording'
+  | 'paused'
+  | 'finished'
+  | 'interrupted';
 
 /** A recording as `GET api/sharedterm/recordings[/RID]` describes it (server field names). */
 export interface IRecordingModel {
