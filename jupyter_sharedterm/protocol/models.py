@@ -25,6 +25,7 @@ __all__ = [
     "MemoryModel",
     "MemorySourceModel",
     "ParticipantModel",
+    "PresenceModel",
     "QuestionModel",
     "RecordingModel",
     "RecordingStatus",
@@ -104,6 +105,15 @@ class InviteModel(msgspec.Struct, frozen=True, kw_only=True):
 class You(msgspec.Struct, frozen=True, kw_only=True):
     participant: str
     role: Role
+
+
+class PresenceModel(msgspec.Struct, frozen=True, kw_only=True):
+    """`GET api/sharedterm/presence`: one person as everyone may see them."""
+
+    user: str
+    name: str
+    state: Literal["active", "idle", "away", "offline"]
+    since: int  # epoch seconds, rounded down to the minute
 
 
 class MemorySourceModel(msgspec.Struct, frozen=True, kw_only=True):

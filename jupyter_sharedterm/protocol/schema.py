@@ -95,6 +95,8 @@ ROUTES: Final = [
           {201: models.MemoryModel}),
     Route("DELETE", "api/sharedterm/memories/{mid}", "Delete a memory (its author)", None,
           {204: None}),
+    Route("GET", "api/sharedterm/presence", "Who is around (signed-in users)", None,
+          {200: list[models.PresenceModel]}),
 ]  # fmt: skip
 
 
