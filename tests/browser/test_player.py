@@ -376,6 +376,13 @@ _FITTED = """s => {
 }"""
 
 
+# The page has been laid out again after a window resize: the player's stage fits the window.
+_STAGE_IN_WINDOW = """s => {
+  const stage = document.querySelector(s).querySelector('.jp-SharedTerm-playerStage');
+  return stage !== null && stage.getBoundingClientRect().right <= window.innerWidth;
+}"""
+
+
 async def _columns_shown(page: Page, scope: str, cols: int, *, scroll: bool) -> None:
     for col in (0, cols // 2, cols - 1):
         cell = await page.evaluate(_CELL_SHOWN, [scope, col, cols, scroll])
@@ -407,6 +414,8 @@ async def test_a_wide_recording_in_a_narrow_window_shows_every_column(lab: LabSe
         await marker.click()
 
         await page.set_viewport_size({"width": 560, "height": 700})
+        # JupyterLab lays its panels out again on a later frame: measure once it has.
+        await page.wait_for_function(_STAGE_IN_WINDOW, arg=scope)
         await _columns_shown(page, scope, WIDE_COLS, scroll=True)
         assert not gina.errors, gina.errors
 
