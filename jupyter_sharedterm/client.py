@@ -333,7 +333,34 @@ def _raise_for(response: Response) -> None:
         raise SharedTermError(response.status, message)
 
 
-class AsyncTerminal:
+class _Messages:
+    """What a participant says on the terminal socket; both terminals send them the same way."""
+
+    def send(self, message: ClientMessage) -> None:
+        raise NotImplementedError
+
+    def stdin(self, text: str) -> None:
+        """Type `text` (owners and co-workers)."""
+        self.send(Stdin(text))
+
+    def set_size(self, rows: int, cols: int) -> None:
+        """Say your terminal's size; applied while you are in control."""
+        self.send(SetSize(rows, cols))
+
+    def ask(self, text: str) -> None:
+        """Ask the people at the keyboard a question."""
+        self.send(Ask(text))
+
+    def answer(self, question_id: str) -> None:
+        """Mark a question answered (owners and co-workers)."""
+        self.send(Answer(question_id))
+
+    def set_recording(self, paused: bool) -> None:
+        """Pause or resume the recording (owners)."""
+        self.send(SetRecording(paused))
+
+
+class AsyncTerminal(_Messages):
     """One open terminal socket: typed frames in, typed messages out."""
 
     def __init__(self, ws: WebSocketClientConnection) -> None:
@@ -381,26 +408,6 @@ class AsyncTerminal:
     def send_raw(self, data: str | bytes, *, binary: bool = False) -> None:
         """Send anything at all, as a text (or binary) frame: for testing refusals."""
         self.ws.write_message(data, binary=binary)
-
-    def stdin(self, text: str) -> None:
-        """Type `text` (owners and co-workers)."""
-        self.send(Stdin(text))
-
-    def set_size(self, rows: int, cols: int) -> None:
-        """Say your terminal's size; applied while you are in control."""
-        self.send(SetSize(rows, cols))
-
-    def ask(self, text: str) -> None:
-        """Ask the people at the keyboard a question."""
-        self.send(Ask(text))
-
-    def answer(self, question_id: str) -> None:
-        """Mark a question answered (owners and co-workers)."""
-        self.send(Answer(question_id))
-
-    def set_recording(self, paused: bool) -> None:
-        """Pause or resume the recording (owners)."""
-        self.send(SetRecording(paused))
 
     @property
     def close_code(self) -> int | None:
@@ -563,7 +570,7 @@ class Client:
         return Terminal(self, self._wrap(self.aio.connect)(sid))
 
 
-class Terminal:
+class Terminal(_Messages):
     """The blocking twin of `AsyncTerminal`."""
 
     def __init__(self, client: Client, terminal: AsyncTerminal) -> None:
@@ -602,26 +609,6 @@ class Terminal:
     def send(self, message: ClientMessage) -> None:
         """See `AsyncTerminal.send`."""
         self._do(lambda: self.aio.send(message))
-
-    def stdin(self, text: str) -> None:
-        """See `AsyncTerminal.stdin`."""
-        self.send(Stdin(text))
-
-    def set_size(self, rows: int, cols: int) -> None:
-        """See `AsyncTerminal.set_size`."""
-        self.send(SetSize(rows, cols))
-
-    def ask(self, text: str) -> None:
-        """See `AsyncTerminal.ask`."""
-        self.send(Ask(text))
-
-    def answer(self, question_id: str) -> None:
-        """See `AsyncTerminal.answer`."""
-        self.send(Answer(question_id))
-
-    def set_recording(self, paused: bool) -> None:
-        """See `AsyncTerminal.set_recording`."""
-        self.send(SetRecording(paused))
 
     @property
     def close_code(self) -> int | None:
