@@ -17,6 +17,7 @@ from typing import Final, TypeVar
 
 from ..core.errors import DomainError, ErrorCode
 from ..core.ids import new_id
+from ..folders import UnsafeFolderError, ensure_private_folder
 from .model import Memory, MemoryId, MemorySource, NewMemory, is_valid_memory_id
 from .store import MAX_RESULTS, MemoryStore
 
@@ -30,7 +31,6 @@ MAX_QUERY_PHRASES: Final = 16
 # How long one write waits for another process's write to finish before giving up (seconds).
 # Writes take milliseconds; this only matters when several servers share one database.
 BUSY_TIMEOUT_SECONDS: Final = 30.0
-_DIR_MODE: Final = 0o700
 _FILE_MODE: Final = 0o600
 # O_NONBLOCK: a FIFO planted in the folder fails to open instead of hanging the server.
 _CREATE_FLAGS: Final = os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
@@ -319,25 +319,10 @@ def _memory(row: tuple[object, ...]) -> Memory:
 
 
 def _private_folder(folder: Path) -> Path:
-    """Create `folder` 0700 (its parents as usual) and check it is ours and not a symlink."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(folder, _DIR_MODE)
-    st = os.lstat(folder)
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-        raise MemoryStoreError(
-            f"memory folder {folder} is a symlink or not a folder; refusing it "
-            "(SharedTermApp.memories_dir chooses another)"
-        )
-    if st.st_uid != os.geteuid():
-        raise MemoryStoreError(
-            f"memory folder {folder} belongs to uid {st.st_uid}, not this server's user "
-            "(SharedTermApp.memories_dir chooses another)"
-        )
-    if stat.S_IMODE(st.st_mode) != _DIR_MODE:
-        if stat.S_IMODE(st.st_mode) & 0o077:
-            log.warning("memory folder %s was open to others; tightening to 0700", folder)
-        os.chmod(folder, _DIR_MODE, follow_symlinks=False)
+    try:
+        ensure_private_folder(folder, "memory folder")
+    except UnsafeFolderError as e:
+        raise MemoryStoreError(f"{e} (SharedTermApp.memories_dir chooses another)") from None
     return folder
 
 

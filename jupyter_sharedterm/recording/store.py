@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, NewType, get_args
 
+from ..folders import UnsafeFolderError, ensure_private_folder
 from .asciicast import CastFormatError, encode_event, encode_header, read_cast
 
 __all__ = [
@@ -50,7 +51,6 @@ _CREATE_FLAGS = os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | os.O_WRONLY | _O_CLOEXEC
 # O_NONBLOCK: opening a FIFO planted in the store must not hang; regular files ignore it.
 _READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | os.O_NONBLOCK
 _FILE_MODE = 0o600
-_DIR_MODE = 0o700
 
 
 class RecordingStoreError(Exception):
@@ -172,30 +172,11 @@ class RecordingStore:
             RecordingStoreError: the folder is a symlink, not a folder, or owned by another user.
         """
         self.root = Path(root)
-        self.root.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(self.root, _DIR_MODE)
-        st = os.lstat(self.root)
-        if stat.S_ISLNK(st.st_mode):
-            raise RecordingStoreError(
-                f"recording folder {self.root} is a symlink; refusing to use it"
-            )
-        if not stat.S_ISDIR(st.st_mode):
-            raise RecordingStoreError(f"recording folder {self.root} exists and is not a folder")
-        if st.st_uid != os.geteuid():
-            raise RecordingStoreError(
-                f"recording folder {self.root} belongs to uid {st.st_uid}, not this server's user; "
-                "choose another folder"
-            )
+        try:
+            ensure_private_folder(self.root, "recording folder")
+        except UnsafeFolderError as e:
+            raise RecordingStoreError(f"{e}; choose another folder") from None
         self._dir_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC)
-        st = os.fstat(self._dir_fd)
-        if stat.S_IMODE(st.st_mode) != _DIR_MODE:
-            if stat.S_IMODE(st.st_mode) & 0o077:
-                log.warning(
-                    "recording folder %s was readable by others; tightening to 0700", self.root
-                )
-            # The umask may have stripped bits from mkdir's mode, or an old folder was too open.
-            os.fchmod(self._dir_fd, _DIR_MODE)
 
     def close(self) -> None:
         """Release the folder descriptor; idempotent."""
